@@ -1,0 +1,273 @@
+"""The one module that touches mask encodings.
+
+Every other module passes masks around as :data:`RLE` and calls the functions here. Masks stay
+compressed RLE end to end; :func:`decode` is called only where a bitmap is really needed (drawing,
+colour statistics).
+
+Mask forms (following ``pycocotools.mask``):
+
+=============  ==============================================================================
+form           shape
+=============  ==============================================================================
+RLE            ``{"size": [h, w], "counts": str}`` — COCO compressed RLE, column-major,
+               counts start with a run of zeros; ``counts`` is ``str`` so it is JSON-ready
+uncompressed   ``{"size": [h, w], "counts": [int, ...]}`` — COCO crowd annotations
+polygons       ``[[x1, y1, x2, y2, ...], ...]`` — one list per component, ≥ 3 points each,
+               0-indexed pixel coordinates, rasterised by pycocotools (not cv2)
+bitmap         ``numpy`` array H×W, any integer or bool dtype; non-zero = inside
+=============  ==============================================================================
+
+Rules kept here so no caller has to remember them:
+
+* unions OR masks together, never sum them (overlapping parts stay 1);
+* :func:`iou` computes I and U exactly and never uses ``pycocotools.mask.iou`` (its crowd rule and
+  ``iou(empty, empty) == 0`` are wrong for referring segmentation, see METRICS.md);
+* ``pycocotools.mask.area`` overflows on lists of more than 255 RLEs under numpy 2, so
+  :func:`areas` works in chunks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypedDict
+
+import numpy as np
+from pycocotools import mask as _coco
+
+from groundv.errors import GroundvWarning, MaskError
+
+__all__ = [
+    "RLE",
+    "area",
+    "areas",
+    "bbox",
+    "decode",
+    "empty",
+    "encode",
+    "from_polygons",
+    "from_segmentation",
+    "from_uncompressed",
+    "intersection_union",
+    "iou",
+    "is_empty",
+    "size",
+    "union",
+]
+
+# pycocotools.mask.area allocates ``np.array((n,), dtype=np.uint8)``: n > 255 overflows under numpy 2.
+_AREA_CHUNK = 255
+
+
+class RLE(TypedDict):
+    """COCO compressed run-length encoding with ``str`` counts."""
+
+    size: list[int]
+    counts: str
+
+
+def _to_coco(rle: RLE) -> dict[str, Any]:
+    counts = rle["counts"]
+    return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
+def _from_coco(obj: dict[str, Any]) -> RLE:
+    counts = obj["counts"]
+    return {"size": [int(obj["size"][0]), int(obj["size"][1])], "counts": counts.decode("ascii")
+            if isinstance(counts, bytes) else counts}
+
+
+def size(rle: RLE) -> tuple[int, int]:
+    """Return ``(height, width)`` of an RLE."""
+    return int(rle["size"][0]), int(rle["size"][1])
+
+
+def encode(bitmap: np.ndarray) -> RLE:
+    """Encode an H×W bitmap (non-zero = inside) as compressed RLE.
+
+    Example:
+        >>> m = np.zeros((4, 5), dtype=bool); m[1:3, 2:4] = True
+        >>> area(encode(m))
+        4
+    """
+    if bitmap.ndim != 2:
+        raise MaskError(f"expected an H×W bitmap, got shape {bitmap.shape}")
+    return _from_coco(_coco.encode(np.asfortranarray(bitmap != 0, dtype=np.uint8)))
+
+
+def decode(rle: RLE) -> np.ndarray:
+    """Decode an RLE to an H×W ``uint8`` bitmap of 0 and 1."""
+    return _coco.decode(_to_coco(rle))
+
+
+def empty(height: int, width: int) -> RLE:
+    """The all-zero mask of the given size."""
+    # One run of zeros covering everything; no need to allocate a bitmap.
+    return _from_coco(_coco.frPyObjects({"size": [height, width], "counts": [height * width]}, height, width))
+
+
+def is_empty(rle: RLE) -> bool:
+    """True when the mask has no pixel set."""
+    return area(rle) == 0
+
+
+def area(rle: RLE) -> int:
+    """Number of pixels set in the mask (exact, not COCO's ``area`` field)."""
+    return int(_coco.area(_to_coco(rle)))
+
+
+def areas(rles: Sequence[RLE]) -> np.ndarray:
+    """Pixel counts of many masks as an ``int64`` array (safe for any number of masks)."""
+    out = np.zeros(len(rles), dtype=np.int64)
+    for start in range(0, len(rles), _AREA_CHUNK):
+        chunk = [_to_coco(r) for r in rles[start : start + _AREA_CHUNK]]
+        out[start : start + len(chunk)] = _coco.area(chunk)
+    return out
+
+
+def bbox(rle: RLE) -> tuple[float, float, float, float]:
+    """Tight ``(x, y, w, h)`` box of the mask; ``(0, 0, 0, 0)`` when empty."""
+    x, y, w, h = (float(v) for v in _coco.toBbox(_to_coco(rle)))
+    return x, y, w, h
+
+
+def _check_same_size(rles: Sequence[RLE], what: str) -> tuple[int, int]:
+    sizes = {size(r) for r in rles}
+    if len(sizes) > 1:
+        raise MaskError(f"cannot {what} masks of different sizes: {sorted(sizes)}")
+    return sizes.pop()
+
+
+def union(rles: Iterable[RLE], size_hw: tuple[int, int] | None = None) -> RLE:
+    """OR of many masks. ``size_hw`` is required when ``rles`` may be empty.
+
+    Raises:
+        MaskError: the masks differ in size, or there are none and no size was given.
+    """
+    rles = list(rles)
+    if not rles:
+        if size_hw is None:
+            raise MaskError("union of no masks needs the image size")
+        return empty(*size_hw)
+    hw = _check_same_size(rles, "unite")
+    if size_hw is not None and hw != tuple(size_hw):
+        raise MaskError(f"masks are {hw[0]}×{hw[1]} but the image is {size_hw[0]}×{size_hw[1]}")
+    if len(rles) == 1:
+        return {"size": list(hw), "counts": rles[0]["counts"]}
+    return _from_coco(_coco.merge([_to_coco(r) for r in rles], intersect=0))
+
+
+def intersection_union(a: RLE, b: RLE) -> tuple[int, int]:
+    """Exact intersection and union pixel counts of two masks of the same size."""
+    _check_same_size([a, b], "compare")
+    ca, cb = _to_coco(a), _to_coco(b)
+    inter = int(_coco.area(_coco.merge([ca, cb], intersect=1)))
+    return inter, int(_coco.area(ca)) + int(_coco.area(cb)) - inter
+
+
+def iou(a: RLE, b: RLE, *, empty_is_one: bool = False) -> float:
+    """Intersection over union of two masks.
+
+    Args:
+        a, b: masks of the same size.
+        empty_is_one: return 1.0 when both masks are empty (a correct "no target" answer);
+            otherwise 0.0, as pycocotools does.
+    """
+    inter, uni = intersection_union(a, b)
+    if uni == 0:
+        return 1.0 if empty_is_one else 0.0
+    return inter / uni
+
+
+def from_uncompressed(rle: dict[str, Any], *, where: str = "") -> RLE:
+    """Compress an uncompressed RLE (``counts`` a list of ints)."""
+    h, w = _size_of(rle, where)
+    counts = rle.get("counts")
+    if not isinstance(counts, list) or not all(isinstance(c, int) and c >= 0 for c in counts):
+        raise MaskError(f"uncompressed RLE counts must be a list of non-negative integers", where=where or None)
+    if sum(counts) != h * w:
+        raise MaskError(f"uncompressed RLE counts sum to {sum(counts)}, but size {h}×{w} "
+                        f"needs {h * w}", where=where or None)
+    return _from_coco(_coco.frPyObjects({"size": [h, w], "counts": counts}, h, w))
+
+
+def from_polygons(
+    polygons: Sequence[Sequence[float]],
+    height: int,
+    width: int,
+    *,
+    where: str = "",
+    on_drop: Callable[[str], None] | None = None,
+) -> RLE:
+    """Rasterise polygons (pycocotools' rasteriser) and OR the components into one RLE.
+
+    Polygons with fewer than 6 numbers or an odd count cannot be rasterised: they are dropped and
+    reported through ``on_drop`` (default: a :class:`GroundvWarning`). If nothing is left the mask
+    is empty.
+
+    Example:
+        >>> area(from_polygons([[0, 0, 4, 0, 4, 3, 0, 3]], 10, 10))
+        12
+    """
+    report = on_drop or (lambda msg: warnings.warn(msg, GroundvWarning, stacklevel=3))
+    kept: list[list[float]] = []
+    for i, poly in enumerate(polygons):
+        if not isinstance(poly, list | tuple) or not all(isinstance(v, int | float) for v in poly):
+            raise MaskError(f"polygon #{i} is not a flat list of numbers", where=where or None)
+        if len(poly) < 6 or len(poly) % 2:
+            report(f"{_at(where)}dropped polygon #{i} with {len(poly)} numbers "
+                   f"(a polygon needs an even count of at least 6)")
+            continue
+        kept.append([float(v) for v in poly])
+    if not kept:
+        return empty(height, width)
+    return _from_coco(_coco.merge(_coco.frPyObjects(kept, height, width), intersect=0))
+
+
+def from_segmentation(
+    segmentation: Any,
+    height: int,
+    width: int,
+    *,
+    where: str = "",
+    on_drop: Callable[[str], None] | None = None,
+) -> RLE:
+    """Turn any COCO ``segmentation`` (polygons, uncompressed or compressed RLE) into an RLE.
+
+    Raises:
+        MaskError: unknown form, or an RLE whose size is not ``height``×``width``.
+    """
+    if isinstance(segmentation, list):
+        return from_polygons(segmentation, height, width, where=where, on_drop=on_drop)
+    if isinstance(segmentation, dict):
+        h, w = _size_of(segmentation, where)
+        if (h, w) != (height, width):
+            raise MaskError(f"RLE size is {h}×{w} but the image is {height}×{width}", where=where or None,
+                            hint="the annotation belongs to another image or the image record is wrong")
+        counts = segmentation.get("counts")
+        if isinstance(counts, list):
+            return from_uncompressed(segmentation, where=where)
+        if isinstance(counts, str | bytes):
+            rle = _from_coco({"size": [h, w], "counts": counts})
+            try:
+                pixels = area(rle)
+            except Exception as exc:  # pycocotools raises bare errors on garbage strings
+                raise MaskError(f"compressed RLE counts cannot be decoded ({exc})", where=where or None) from exc
+            if pixels > h * w:
+                raise MaskError(f"compressed RLE counts are corrupt (area {pixels} > {h * w})", where=where or None)
+            return rle
+        raise MaskError(f"RLE counts must be a string or a list of integers", where=where or None)
+    raise MaskError(f"segmentation must be a polygon list or an RLE dict, "
+                    f"got {type(segmentation).__name__}", where=where or None)
+
+
+def _size_of(rle: dict[str, Any], where: str) -> tuple[int, int]:
+    hw = rle.get("size")
+    if (not isinstance(hw, list | tuple) or len(hw) != 2
+            or not all(isinstance(v, int) and v > 0 for v in hw)):
+        raise MaskError(f"RLE 'size' must be [height, width], got {hw!r}", where=where or None)
+    return int(hw[0]), int(hw[1])
+
+
+def _at(where: str) -> str:
+    return f"{where}: " if where else ""
