@@ -184,7 +184,7 @@ def from_uncompressed(rle: dict[str, Any], *, where: str = "") -> RLE:
     h, w = _size_of(rle, where)
     counts = rle.get("counts")
     if not isinstance(counts, list) or not all(isinstance(c, int) and c >= 0 for c in counts):
-        raise MaskError(f"uncompressed RLE counts must be a list of non-negative integers", where=where or None)
+        raise MaskError("uncompressed RLE counts must be a list of non-negative integers", where=where or None)
     if sum(counts) != h * w:
         raise MaskError(f"uncompressed RLE counts sum to {sum(counts)}, but size {h}×{w} "
                         f"needs {h * w}", where=where or None)
@@ -210,18 +210,23 @@ def from_polygons(
         12
     """
     report = on_drop or (lambda msg: warnings.warn(msg, GroundvWarning, stacklevel=3))
-    kept: list[list[float]] = []
+    kept = []
     for i, poly in enumerate(polygons):
-        if not isinstance(poly, list | tuple) or not all(isinstance(v, int | float) for v in poly):
+        if not isinstance(poly, list | tuple):
             raise MaskError(f"polygon #{i} is not a flat list of numbers", where=where or None)
         if len(poly) < 6 or len(poly) % 2:
             report(f"{_at(where)}dropped polygon #{i} with {len(poly)} numbers "
                    f"(a polygon needs an even count of at least 6)")
             continue
-        kept.append([float(v) for v in poly])
+        kept.append(poly)
     if not kept:
         return empty(height, width)
-    return _from_coco(_coco.merge(_coco.frPyObjects(kept, height, width), intersect=0))
+    try:
+        # pycocotools converts each polygon to float64 itself; a non-number fails there.
+        parts = _coco.frPyObjects(kept, height, width)
+    except (TypeError, ValueError):
+        raise MaskError("a polygon is not a flat list of numbers", where=where or None) from None
+    return _from_coco(parts[0] if len(parts) == 1 else _coco.merge(parts, intersect=0))
 
 
 def from_segmentation(
@@ -256,7 +261,7 @@ def from_segmentation(
             if pixels > h * w:
                 raise MaskError(f"compressed RLE counts are corrupt (area {pixels} > {h * w})", where=where or None)
             return rle
-        raise MaskError(f"RLE counts must be a string or a list of integers", where=where or None)
+        raise MaskError("RLE counts must be a string or a list of integers", where=where or None)
     raise MaskError(f"segmentation must be a polygon list or an RLE dict, "
                     f"got {type(segmentation).__name__}", where=where or None)
 

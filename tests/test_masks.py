@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+from pycocotools import mask as coco_mask
+
+from groundv import masks
+from groundv.errors import GroundvWarning, MaskError
+
+
+def random_bitmap(seed: int, shape=(37, 53)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) > 0.6).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rle_bitmap_rle_round_trip_is_byte_identical(seed):
+    rle = masks.encode(random_bitmap(seed))
+    again = masks.encode(masks.decode(rle))
+    assert again == rle
+    assert isinstance(rle["counts"], str)
+    orjson.dumps(rle)  # JSON-ready
+
+
+def test_encode_accepts_c_order_and_bool():
+    bitmap = np.zeros((4, 6), dtype=bool)
+    bitmap[1:3, 2:5] = True
+    rle = masks.encode(bitmap)
+    assert masks.area(rle) == 6
+    assert masks.bbox(rle) == (2.0, 1.0, 3.0, 2.0)
+    np.testing.assert_array_equal(masks.decode(rle), bitmap.astype(np.uint8))
+
+
+def test_polygon_area_matches_pycocotools(shared_data):
+    anns = orjson.loads((shared_data / "coco/annotations/instances_val2017_subset.json").read_bytes())
+    sizes = {im["id"]: (im["height"], im["width"]) for im in anns["images"]}
+    checked = 0
+    for ann in anns["annotations"]:
+        if not isinstance(ann["segmentation"], list):
+            continue
+        h, w = sizes[ann["image_id"]]
+        ours = masks.from_polygons(ann["segmentation"], h, w)
+        theirs = coco_mask.decode(coco_mask.frPyObjects(ann["segmentation"], h, w)).any(axis=2).sum()
+        assert masks.area(ours) == theirs
+        checked += 1
+    assert checked > 30
+
+
+def test_integer_rectangle_covers_exactly_w_times_h():
+    rle = masks.from_polygons([[2, 3, 7, 3, 7, 5, 2, 5]], 10, 10)
+    assert masks.area(rle) == 5 * 2
+
+
+@pytest.mark.parametrize("bad", [[1, 2, 3, 4], [1, 2, 3, 4, 5, 6, 7]])
+def test_degenerate_polygons_are_dropped_with_a_warning(bad):
+    good = [0, 0, 4, 0, 4, 4, 0, 4]
+    with pytest.warns(GroundvWarning, match="dropped polygon #0"):
+        rle = masks.from_polygons([bad, good], 10, 10, where="annotation 5")
+    assert masks.area(rle) == 16
+
+
+def test_dropped_polygons_can_be_reported_to_a_callback():
+    seen: list[str] = []
+    rle = masks.from_polygons([[1, 2, 3, 4]], 5, 5, on_drop=seen.append)
+    assert masks.is_empty(rle)
+    assert len(seen) == 1 and "4 numbers" in seen[0]
+
+
+def test_union_ors_overlapping_masks():
+    a = np.zeros((5, 5), np.uint8)
+    a[0:3, 0:3] = 1
+    b = np.zeros((5, 5), np.uint8)
+    b[2:5, 2:5] = 1
+    u = masks.union([masks.encode(a), masks.encode(b)])
+    assert masks.decode(u).max() == 1
+    assert masks.area(u) == 9 + 9 - 1
+
+
+def test_union_of_nothing_needs_a_size():
+    assert masks.is_empty(masks.union([], (3, 4)))
+    assert masks.size(masks.union([], (3, 4))) == (3, 4)
+    with pytest.raises(MaskError, match="needs the image size"):
+        masks.union([])
+
+
+def test_union_rejects_mixed_sizes():
+    with pytest.raises(MaskError, match="different sizes"):
+        masks.union([masks.empty(3, 4), masks.empty(4, 3)])
+
+
+def test_areas_guard_more_than_255_masks():
+    rles = [masks.encode(random_bitmap(i % 7, (8, 8))) for i in range(600)]
+    got = masks.areas(rles)
+    assert got.dtype == np.int64
+    assert got.tolist() == [masks.area(r) for r in rles]
+
+
+def test_iou_and_empty_masks():
+    e = masks.empty(6, 6)
+    assert masks.iou(e, e) == 0.0
+    assert masks.iou(e, e, empty_is_one=True) == 1.0
+    a = np.zeros((6, 6), np.uint8)
+    a[:, :3] = 1
+    b = np.zeros((6, 6), np.uint8)
+    b[:, 1:4] = 1
+    assert masks.intersection_union(masks.encode(a), masks.encode(b)) == (12, 24)
+    assert masks.iou(masks.encode(a), masks.encode(b)) == pytest.approx(0.5)
+    assert masks.iou(masks.encode(a), e, empty_is_one=True) == 0.0
+
+
+def test_uncompressed_rle_matches_pycocotools():
+    bitmap = random_bitmap(3, (9, 11))
+    flat = bitmap.flatten(order="F")
+    counts, current, run = [], 0, 0
+    for v in flat:
+        if v != current:
+            counts.append(run)
+            current, run = v, 0
+        run += 1
+    counts.append(run)
+    rle = masks.from_segmentation({"size": [9, 11], "counts": counts}, 9, 11)
+    np.testing.assert_array_equal(masks.decode(rle), bitmap)
+
+
+@pytest.mark.parametrize(("segmentation", "message"), [
+    ({"size": [5, 5], "counts": [3, 4]}, "sum to 7"),
+    ({"size": [4, 5], "counts": "0"}, "RLE size is 4×5 but the image is 5×5"),
+    ({"size": "5x5", "counts": "0"}, "must be \\[height, width\\]"),
+    ({"size": [5, 5], "counts": 3}, "must be a string or a list"),
+    ("not a mask", "polygon list or an RLE dict"),
+    ([["a", "b", "c", "d", "e", "f"]], "not a flat list of numbers"),
+])
+def test_bad_segmentations_raise_mask_error_with_where(segmentation, message):
+    with pytest.raises(MaskError, match=message) as info:
+        masks.from_segmentation(segmentation, 5, 5, where="annotation 9")
+    assert "annotation 9" in str(info.value)
+
+
+def test_compressed_string_counts_are_accepted():
+    rle = masks.encode(random_bitmap(1, (5, 5)))
+    assert masks.from_segmentation(dict(rle), 5, 5) == rle
+    raw = {"size": rle["size"], "counts": rle["counts"].encode()}
+    assert masks.from_segmentation(raw, 5, 5) == rle
