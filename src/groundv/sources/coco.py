@@ -132,7 +132,7 @@ def _syntax_error(path: Path, data: bytes, message: str) -> InputError:
 
 
 def _schema_error(path: Path, data: bytes, message: str) -> InputError:
-    """Name the record (e.g. ``annotation 1234``) behind a msgspec error such as ``... - at `$.annotations[7].bbox```."""
+    """Name the record (e.g. ``annotation 1234``) behind a msgspec error ending ``- at `$.annotations[7].bbox```."""
     where = None
     if "at `$." in message:
         location = message.rsplit("at `$.", 1)[1].rstrip("`")
