@@ -56,6 +56,10 @@ def _label_anchor(region: Region, bitmap: np.ndarray) -> tuple[int, int]:
     return int(xs[i]), int(ys[i])
 
 
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def draw_regions(scene: Scene, image: Image.Image | None = None, *, fill_alpha: int = 60) -> Image.Image:
     """Draw every region of ``scene``: a translucent fill, an outline and its id.
 
@@ -87,8 +91,18 @@ def draw_regions(scene: Scene, image: Image.Image | None = None, *, fill_alpha: 
     out = Image.alpha_composite(base, Image.fromarray(overlay, "RGBA"))
     draw = ImageDraw.Draw(out)
     font = ImageFont.load_default(size=max(10, min(scene.width, scene.height) // 40))
+    placed: list[tuple[int, int, int, int]] = []
     for (x, y), text, colour in labels:
-        left, top, right, bottom = draw.textbbox((x, y), text, font=font, anchor="mm")
+        box = draw.textbbox((x, y), text, font=font, anchor="mm")
+        # Regions often share a centre (a COCO object annotated twice, a part on its object):
+        # step a colliding label down until it is readable.
+        for _ in range(6):
+            if not any(_overlaps(box, other) for other in placed):
+                break
+            y += box[3] - box[1] + 3
+            box = draw.textbbox((x, y), text, font=font, anchor="mm")
+        placed.append(box)
+        left, top, right, bottom = box
         draw.rectangle((left - 2, top - 1, right + 2, bottom + 1), fill=(0, 0, 0, 190))
         draw.text((x, y), text, fill=colour, font=font, anchor="mm")
     return out.convert("RGB")

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from groundv.cli import app
+from groundv.errors import InputError
+
+runner = CliRunner()
+
+
+def test_every_command_has_help_with_an_example():
+    for command in app.registered_commands:
+        doc = command.callback.__doc__ or ""
+        assert doc.strip(), f"{command.name} has no help"
+        assert "Example: groundv " in doc, f"{command.name} help has no example"
+
+
+def test_sources_lists_every_format():
+    result = runner.invoke(app, ["sources"])
+    assert result.exit_code == 0
+    for name in ("coco", "custom", "lvis", "paco", "panoptic", "pascal-part", "toyworld"):
+        assert name in result.output
+
+
+def test_inspect_coco_with_render(shared_data, tmp_path):
+    result = runner.invoke(app, [
+        "inspect", "coco", str(shared_data / "coco/annotations/instances_train2017_subset.json"),
+        "--images", str(shared_data / "coco/train2017"), "--render", "98304", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "45" in result.output  # object regions
+    png = tmp_path / "coco-98304.png"
+    assert png.is_file()
+    with Image.open(png) as im:
+        assert im.size == (640, 424)
+
+
+def test_inspect_unknown_render_id_is_a_usage_error(shared_data, tmp_path):
+    result = runner.invoke(app, [
+        "inspect", "coco", str(shared_data / "coco/annotations/instances_train2017_subset.json"),
+        "--render", "12345", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no image with id 12345" in result.output
+
+
+def test_bad_input_gives_one_error_line_and_exit_2(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{")
+    result = runner.invoke(app, ["inspect", "coco", str(path)])
+    assert result.exit_code == 2
+    assert "error:" in result.output and "broken.json" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_exception(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{")
+    result = runner.invoke(app, ["--debug", "inspect", "coco", str(path)])
+    assert isinstance(result.exception, InputError)
+
+
+def test_skip_bad_reports_the_skips(tmp_path):
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
+            "categories": [{"id": 1, "name": "mug"}],
+            "annotations": [{"id": 5, "image_id": 1, "category_id": 9, "segmentation": [[0, 0, 2, 0, 2, 2]]}]}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(data))
+    assert runner.invoke(app, ["inspect", "custom", str(path)]).exit_code == 2
+    result = runner.invoke(app, ["inspect", "custom", str(path), "--skip-bad"])
+    assert result.exit_code == 0
+    assert "annotation 5: unknown category id 9" in result.output
+
+
+def test_option_a_format_does_not_take(shared_data):
+    result = runner.invoke(app, ["inspect", "lvis", str(shared_data / "lvis/lvis_val_100.json"), "--masks", "x"])
+    assert result.exit_code == 2
+    assert "does not take --masks" in result.output
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_version_and_help(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert "groundv" in result.output
