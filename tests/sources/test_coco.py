@@ -212,3 +212,22 @@ def test_registry_opens_every_coco_family_format(shared_data):
         open_source("nope", path)
     with pytest.raises(ConfigError, match="does not take --masks"):
         open_source("lvis", path, masks=Path("x"))
+
+
+def test_a_skipped_annotation_never_becomes_an_absence_fact(tmp_path):
+    data = paco_like()
+    data["annotations"][0]["segmentation"] = [[1, 2, 3, 4, 5, 6, 7]]  # the mug is bad
+    path = write(tmp_path / "p.json", {**data, "annotations": data["annotations"][:1]})
+    scene = next(iter(CocoSource(path, skip_bad=True)))
+    assert "mug" not in scene.absent and "car" in scene.absent
+    data["annotations"][0]["category_id"] = 999  # unknown class: it could be anything
+    path = write(tmp_path / "q.json", {**data, "annotations": data["annotations"][:1]})
+    scene = next(iter(CocoSource(path, skip_bad=True)))
+    assert scene.absent == {"car"}  # only the explicit neg_category_ids remain
+
+
+def test_problems_are_counted_once_per_pass(tmp_path):
+    src = PacoSource(ann_file(tmp_path, category_id=999), skip_bad=True)
+    list(src)
+    list(src)
+    assert src.problems.skipped == 1

@@ -94,8 +94,13 @@ class Source(ABC):
         self.problems = Problems(skip_bad=skip_bad)
         self.exclude = frozenset(exclude)
         self.excluded = 0
+        self._opening_problems: int | None = None
 
     def __iter__(self) -> Iterator[Scene]:
+        # Problems found while opening stay; those found while reading scenes are counted once per pass.
+        if self._opening_problems is None:
+            self._opening_problems = len(self.problems.items)
+        del self.problems.items[self._opening_problems:]
         self.excluded = 0
         for scene in self._scenes():
             # Second line of defence: a benchmark image must never get through, whatever a subclass does.

@@ -300,7 +300,9 @@ class CocoSource(Source):
                 parent_id=parent.id, attributes=self._attributes(ann, vocab))
 
         ordered = tuple(sorted(regions.values(), key=lambda r: (r.kind == "part", r.id)))
-        absent, not_exhaustive = self._absence(img, ordered)
+        # An annotation left out (bad or mask-less) still says its category is present.
+        dropped = [vocab.categories.get(ann.category_id) for ann, vocab in anns if ann.id not in regions]
+        absent, not_exhaustive = self._absence(img, ordered, dropped)
         try:
             return Scene(image_id=img.id, file_name=file_name, width=img.width, height=img.height,
                          source=self.name, regions=ordered, absent=absent, not_exhaustive=not_exhaustive,
@@ -357,13 +359,15 @@ class CocoSource(Source):
         # Only a part-category id was given: write it PACO's way, "object:part".
         return f"{parent_category}:{vocab.part_categories[ann.category_id]}"
 
-    def _absence(self, img: _Image, regions: tuple[Region, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    def _absence(self, img: _Image, regions: tuple[Region, ...],
+                 dropped: list[_Category | None]) -> tuple[frozenset[str], frozenset[str]]:
         vocab = self._index.vocabs[0]
-        present = {r.category for r in regions}
+        present = {r.category for r in regions} | {c.name for c in dropped if c is not None}
         absent: set[str] = set()
         for vocab_i in self._index.vocabs:
             absent.update(vocab_i.categories[c].name for c in img.neg_category_ids if c in vocab_i.categories)
-        if self.exhaustive:
+        # A dropped annotation of unknown category could be of any class: claim no exhaustive absence.
+        if self.exhaustive and None not in dropped:
             absent.update(c.name for c in vocab.categories.values() if c.isthing and c.name not in present)
         not_exhaustive = {vocab.categories[c].name for c in img.not_exhaustive_category_ids
                           if c in vocab.categories}
