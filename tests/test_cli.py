@@ -85,3 +85,16 @@ def test_version_and_help(args):
     result = runner.invoke(app, args)
     assert result.exit_code == 0
     assert "groundv" in result.output
+
+
+def test_inspect_with_the_leakage_guard(shared_data, tmp_path):
+    refs = tmp_path / "grefs(unc).json"
+    refs.write_text(json.dumps([{"ref_id": 1, "image_id": 98304, "split": "val", "ann_id": [116865]},
+                                {"ref_id": 2, "image_id": 131074, "split": "train", "ann_id": [318235]}]))
+    result = runner.invoke(app, [
+        "inspect", "coco", str(shared_data / "coco/annotations/instances_train2017_subset.json"),
+        "--exclude-refs", str(refs), "--exclude-refs", str(shared_data / "refcoco/refs(unc)_DERIVED_img98304.p")])
+    assert result.exit_code == 0, result.output
+    assert "excluded 1 image" in result.output
+    row = next(line for line in result.output.splitlines() if "excluded (leakage guard)" in line)
+    assert row.split()[-2] == "1"

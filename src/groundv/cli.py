@@ -92,9 +92,11 @@ def _open(fmt: str, path: Path, images: Path | None, parts: list[Path] | None, m
           exclude_refs: list[Path] | None, skip_bad: bool) -> Source:
     exclude: frozenset[int] = frozenset()
     if exclude_refs:
-        from groundv.sources.refs import benchmark_image_ids
+        from groundv.sources.refs import LeakageGuard
 
-        exclude = benchmark_image_ids(exclude_refs)
+        guard = LeakageGuard.from_files(exclude_refs)
+        err.print(f"leakage guard: {guard.summary()}", highlight=False)
+        exclude = guard.image_ids
     return open_source(fmt, path, images=images, parts=parts, masks=masks, skip_bad=skip_bad, exclude=exclude)
 
 
