@@ -231,3 +231,18 @@ def test_problems_are_counted_once_per_pass(tmp_path):
     list(src)
     list(src)
     assert src.problems.skipped == 1
+
+
+def test_each_file_reads_its_own_negatives_with_its_own_category_ids(tmp_path):
+    data = paco_like()
+    objects = {**data, "annotations": data["annotations"][:1], "part_categories": [],
+               "categories": [{"id": 1, "name": "mug"}, {"id": 3, "name": "car"}]}
+    # The parts file reuses id 3 for another category and lists its own negatives.
+    image = dict(data["images"][0], neg_category_ids=[4])
+    parts = {"images": [image], "annotations": data["annotations"][1:2],
+             "categories": [{"id": 2, "name": "mug:handle"}, {"id": 3, "name": "mug:lid"},
+                            {"id": 4, "name": "mug:spout"}]}
+    src = CocoSource(write(tmp_path / "i.json", objects), parts=[write(tmp_path / "p.json", parts)],
+                     exhaustive=False)
+    scene = next(iter(src))
+    assert scene.absent == {"car", "mug:spout"}

@@ -20,7 +20,7 @@ COCO-scale file (118k images, 860k polygons) is indexed in seconds with memory c
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,9 @@ class _Vocab:
 class _Index:
     images: dict[int, tuple[_Image, Path]] = field(default_factory=dict)
     by_image: dict[int, list[tuple[_Annotation, _Vocab]]] = field(default_factory=lambda: defaultdict(list))
+    # Every file's record of an image, with that file's vocabulary: category ids only mean
+    # something within their own file, and a parts file may list its own negatives.
+    records: dict[int, list[tuple[_Image, _Vocab]]] = field(default_factory=lambda: defaultdict(list))
     vocabs: list[_Vocab] = field(default_factory=list)
     buffers: list[bytes] = field(default_factory=list)  # raw segmentations point into these
 
@@ -180,7 +183,7 @@ class CocoSource(Source):
         images: str | Path | None = None,
         parts: Sequence[str | Path] = (),
         skip_bad: bool = False,
-        exclude: Sequence[int | str] | frozenset[int | str] = (),
+        exclude: Collection[int | str] = (),
         exhaustive: bool | None = None,
     ) -> None:
         super().__init__(skip_bad=skip_bad, exclude=exclude)
@@ -204,6 +207,7 @@ class CocoSource(Source):
             )
             index.vocabs.append(vocab)
             for img in parsed.images:
+                index.records[img.id].append((img, vocab))
                 known = index.images.get(img.id)
                 if known is None:
                     index.images[img.id] = (img, path)
@@ -364,13 +368,14 @@ class CocoSource(Source):
         vocab = self._index.vocabs[0]
         present = {r.category for r in regions} | {c.name for c in dropped if c is not None}
         absent: set[str] = set()
-        for vocab_i in self._index.vocabs:
-            absent.update(vocab_i.categories[c].name for c in img.neg_category_ids if c in vocab_i.categories)
+        not_exhaustive: set[str] = set()
+        for record, vocab_i in self._index.records[img.id]:
+            absent.update(vocab_i.categories[c].name for c in record.neg_category_ids if c in vocab_i.categories)
+            not_exhaustive.update(vocab_i.categories[c].name for c in record.not_exhaustive_category_ids
+                                  if c in vocab_i.categories)
         # A dropped annotation of unknown category could be of any class: claim no exhaustive absence.
         if self.exhaustive and None not in dropped:
             absent.update(c.name for c in vocab.categories.values() if c.isthing and c.name not in present)
-        not_exhaustive = {vocab.categories[c].name for c in img.not_exhaustive_category_ids
-                          if c in vocab.categories}
         # Explicit neg_category_ids that clash with a region are left in: Scene reports the clash.
         return frozenset(absent), frozenset(not_exhaustive)
 
