@@ -20,6 +20,7 @@ class SourceSummary:
         regions: regions by kind (object, part, stuff).
         crowd: crowd regions.
         categories: regions per category.
+        object_categories: object regions per category.
         absence_facts: verified-absent (image, category) pairs.
         images_with_absence: images with at least one absence fact.
         not_exhaustive: (image, category) pairs present but not exhaustively annotated.
@@ -30,6 +31,7 @@ class SourceSummary:
     regions: Counter[str] = field(default_factory=Counter)
     crowd: int = 0
     categories: Counter[str] = field(default_factory=Counter)
+    object_categories: Counter[str] = field(default_factory=Counter)
     absence_facts: int = 0
     images_with_absence: int = 0
     not_exhaustive: int = 0
@@ -41,6 +43,7 @@ class SourceSummary:
         self.regions.update(r.kind for r in scene.regions)
         self.crowd += sum(r.iscrowd for r in scene.regions)
         self.categories.update(r.category for r in scene.regions)
+        self.object_categories.update(r.category for r in scene.regions if r.kind == "object")
         self.absence_facts += len(scene.absent)
         self.images_with_absence += bool(scene.absent)
         self.not_exhaustive += len(scene.not_exhaustive)
