@@ -98,3 +98,37 @@ def test_inspect_with_the_leakage_guard(shared_data, tmp_path):
     assert "excluded 1 image" in result.output
     row = next(line for line in result.output.splitlines() if "excluded (leakage guard)" in line)
     assert row.split()[-2] == "1"
+
+
+def test_demo_writes_the_toy_world_and_overlays(tmp_path):
+    result = runner.invoke(app, ["demo", "--scenes", "4", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "toyworld/instances.json").is_file()
+    assert (tmp_path / "toyworld/parts.json").is_file()
+    overlays = sorted((tmp_path / "renders").glob("*.png"))
+    assert len(overlays) == 3
+    assert str(overlays[0]) in result.output.replace("\n", "")
+
+
+def test_toyworld_then_inspect(tmp_path):
+    assert runner.invoke(app, ["toyworld", "--scenes", "3", "--seed", "5", "--out", str(tmp_path)]).exit_code == 0
+    result = runner.invoke(app, ["inspect", "toyworld", str(tmp_path), "--render", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "toyworld-2.png").is_file()
+
+
+@pytest.mark.parametrize(("fmt", "path", "images"), [
+    ("panoptic", "coco_panoptic/panoptic_examples.json", "coco_panoptic/val2017"),
+    ("pascal-part", "pascal_part", None),
+    ("lvis", "lvis/lvis_val_100.json", None),
+])
+def test_inspect_real_samples(shared_data, tmp_path, fmt, path, images):
+    args = ["inspect", fmt, str(shared_data / path)]
+    if fmt == "panoptic":
+        args += ["--masks", str(shared_data / "coco_panoptic/panoptic_val2017")]
+    if images:
+        args += ["--images", str(shared_data / images)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    images_row = next(line for line in result.output.splitlines() if "│ images " in line)
+    assert int(images_row.split()[-2].replace(",", "")) == {"panoptic": 2, "pascal-part": 5, "lvis": 100}[fmt]
