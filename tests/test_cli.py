@@ -119,11 +119,12 @@ def test_toyworld_then_inspect(tmp_path):
 
 @pytest.mark.parametrize(("fmt", "path", "images"), [
     ("panoptic", "coco_panoptic/panoptic_examples.json", "coco_panoptic/val2017"),
-    ("pascal-part", "pascal_part", None),
+    ("pascal-part", "pascal_part", None),  # a format name with a dash, image ids with underscores
     ("lvis", "lvis/lvis_val_100.json", None),
 ])
 def test_inspect_real_samples(shared_data, tmp_path, fmt, path, images):
-    args = ["inspect", fmt, str(shared_data / path)]
+    first_id = {"panoptic": "142238", "pascal-part": "2008_000652", "lvis": "266409"}[fmt]
+    args = ["inspect", fmt, str(shared_data / path), "--render", first_id, "--out", str(tmp_path)]
     if fmt == "panoptic":
         args += ["--masks", str(shared_data / "coco_panoptic/panoptic_val2017")]
     if images:
@@ -132,3 +133,4 @@ def test_inspect_real_samples(shared_data, tmp_path, fmt, path, images):
     assert result.exit_code == 0, result.output
     images_row = next(line for line in result.output.splitlines() if "│ images " in line)
     assert int(images_row.split()[-2].replace(",", "")) == {"panoptic": 2, "pascal-part": 5, "lvis": 100}[fmt]
+    assert (tmp_path / f"{fmt}-{first_id}.png").is_file()

@@ -152,7 +152,7 @@ def inspect_cmd(
     """
     source = _open(fmt, path, images, parts, masks, exclude_refs, skip_bad)
     wanted = {str(r) for r in render or ()}
-    found: list[Path] = []
+    found: dict[str, Path] = {}
 
     from groundv.render import save_render
 
@@ -162,15 +162,15 @@ def inspect_cmd(
         def step(scene: Any) -> None:
             bar.advance(task)
             if str(scene.image_id) in wanted:
-                found.append(save_render(scene, out_dir / f"{fmt}-{scene.image_id}.png"))
+                found[str(scene.image_id)] = save_render(scene, out_dir / f"{fmt}-{scene.image_id}.png")
 
         summary = summarize(source, progress=step)
     out.print(_summary_table(f"{fmt}: {path}", summary, source))
     problems = _problems_table(source)
     if problems is not None:
         out.print(problems)
-    missing = wanted - {p.stem.split("-", 1)[1] for p in found}
-    for p in found:
+    missing = wanted - set(found)
+    for p in found.values():
         out.print(f"rendered [bold]{p}[/]")
     if missing:
         raise ConfigError(f"no image with id {', '.join(sorted(missing))} in this source",
