@@ -5,7 +5,7 @@ The tree::
     GroundvError                 anything groundv raises on purpose; has ``message`` and ``hint``
     ├── InputError               a user's data is wrong: names the file and the record (line, annotation id)
     │   └── MaskError            a segmentation cannot be turned into a mask (bad RLE, size mismatch, ...)
-    ├── ConfigError              a flag, option or combination of them is wrong
+    ├── ConfigError              a flag, an option or one of groundv's own data files is wrong
     └── MissingDependency        an optional extra is not installed (the hint says what to pip install)
 
 The library never prints or exits; only ``groundv.cli`` turns these into messages and exit codes.
@@ -81,7 +81,7 @@ class MaskError(InputError):
 
 
 class ConfigError(GroundvError):
-    """A command-line flag or option is wrong or missing."""
+    """A command-line flag or option is wrong or missing, or a knowledge data file is malformed."""
 
 
 class MissingDependency(GroundvError):
