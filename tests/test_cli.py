@@ -106,8 +106,9 @@ def test_demo_writes_the_toy_world_and_overlays(tmp_path):
     assert (tmp_path / "toyworld/instances.json").is_file()
     assert (tmp_path / "toyworld/parts.json").is_file()
     overlays = sorted((tmp_path / "renders").glob("*.png"))
-    assert len(overlays) == 3
+    assert len(overlays) == 1
     assert str(overlays[0]) in result.output.replace("\n", "")
+    assert "What the offline teacher knows" in result.output
 
 
 def test_toyworld_then_inspect(tmp_path):

@@ -209,8 +209,8 @@ def demo_cmd(
 ) -> None:
     """Run the whole pipeline that exists so far on the built-in toy world and say where results are.
 
-    Today: render the toy world, read it back as COCO + PACO-style annotations, summarise it and
-    draw a few scenes with every region outlined.
+    Today: render the toy world, read it back as COCO + PACO-style annotations, summarise it, show
+    what the offline teacher knows about the busiest scene and draw it with every region outlined.
 
     Example: groundv demo --out out/demo
     """
@@ -219,21 +219,44 @@ def demo_cmd(
 
     world = _write_toyworld(out_dir / "toyworld", scenes, seed)
     source = ToyWorldSource(world)
-    renders: list[Path] = []
+    busiest: list[Any] = []
     with _progress() as bar:
         task = bar.add_task("reading toy world", total=len(source))
 
         def step(scene: Any) -> None:
             bar.advance(task)
-            if len(renders) < 3:
-                renders.append(save_render(scene, out_dir / "renders" / f"scene-{scene.image_id}.png"))
+            if not busiest or len(scene.objects) > len(busiest[0].objects):
+                busiest[:] = [scene]
 
         summary = summarize(source, progress=step)
+    scene = busiest[0]
+    overlay = save_render(scene, out_dir / "renders" / f"scene-{scene.image_id}.png")
     out.print(_summary_table(f"toy world ({scenes} scenes, seed {seed})", summary, source))
+    out.print(_facts_table(scene))
     out.print(f"\n[bold]Results[/] in {out_dir}/")
     out.print(f"  toy world (images, instances.json, parts.json): {world}")
-    for p in renders:
-        out.print(f"  region overlay: {p}")
+    out.print(f"  image {scene.image_id}, every region outlined and labelled: {overlay}")
+
+
+def _facts_table(scene: Any) -> Table:
+    """What the offline teacher knows about each object of a scene, from the knowledge files and pixels."""
+    import numpy as np
+
+    from groundv import knowledge
+    from groundv.render import load_image
+
+    pixels = np.asarray(load_image(scene))
+    table = Table(title=f"What the offline teacher knows about image {scene.image_id}")
+    for column in ("region", "object", "colour (pixels)", "is a", "used", "parts", "singled out as"):
+        table.add_column(column)
+    for region in scene.objects:
+        parts = sorted({knowledge.display_name(p.part_name or p.category) for p in scene.children(region.id)})
+        table.add_row(str(region.id), knowledge.display_name(region.category),
+                      knowledge.colour_name(pixels, region.rle) or "-",
+                      " → ".join(knowledge.hypernyms(region.category)[:2]) or "-",
+                      (knowledge.affordances(region.category) or ("-",))[0], ", ".join(parts) or "-",
+                      knowledge.distinguish(scene, region.id) or "-")
+    return table
 
 
 def main() -> None:

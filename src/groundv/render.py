@@ -60,7 +60,8 @@ def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> boo
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def draw_regions(scene: Scene, image: Image.Image | None = None, *, fill_alpha: int = 60) -> Image.Image:
+def draw_regions(scene: Scene, image: Image.Image | None = None, *, fill_alpha: int = 60,
+                 min_width: int = 960) -> Image.Image:
     """Draw every region of ``scene``: a translucent fill, an outline and its id.
 
     Objects and stuff get solid outlines; parts get thinner ones and a label ``id`` prefixed with
@@ -70,16 +71,23 @@ def draw_regions(scene: Scene, image: Image.Image | None = None, *, fill_alpha: 
         scene: what to draw.
         image: the picture to draw on; default :func:`load_image`.
         fill_alpha: opacity of the fills (0–255).
+        min_width: small images are enlarged by a whole factor (up to 4×) to at least this width,
+            so that the ids of small parts stay readable.
 
     Returns:
         A new RGB image.
     """
+    zoom = max(1, min(4, -(-min_width // scene.width)))
     base = (image or load_image(scene)).convert("RGBA")
-    overlay = np.zeros((scene.height, scene.width, 4), dtype=np.uint8)
+    if zoom > 1:
+        base = base.resize((scene.width * zoom, scene.height * zoom), Image.Resampling.LANCZOS)
+    overlay = np.zeros((scene.height * zoom, scene.width * zoom, 4), dtype=np.uint8)
     labels: list[tuple[tuple[int, int], str, tuple[int, int, int]]] = []
     ordered = sorted(scene.regions, key=lambda r: (r.kind == "part", -r.area))  # parts drawn last, on top
     for region, colour in zip(ordered, _palette(len(ordered)), strict=True):
         bitmap = masks.decode(region.rle).astype(bool)
+        if zoom > 1:
+            bitmap = bitmap.repeat(zoom, axis=0).repeat(zoom, axis=1)
         if not bitmap.any():
             continue
         width = 1 if region.kind == "part" else 2
@@ -90,7 +98,7 @@ def draw_regions(scene: Scene, image: Image.Image | None = None, *, fill_alpha: 
         labels.append((_label_anchor(region, bitmap), text, colour))
     out = Image.alpha_composite(base, Image.fromarray(overlay, "RGBA"))
     draw = ImageDraw.Draw(out)
-    font = ImageFont.load_default(size=max(10, min(scene.width, scene.height) // 40))
+    font = ImageFont.load_default(size=max(11, min(out.width, out.height) // 45))
     placed: list[tuple[int, int, int, int]] = []
     for (x, y), text, colour in labels:
         box = draw.textbbox((x, y), text, font=font, anchor="mm")
