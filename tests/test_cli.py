@@ -35,7 +35,7 @@ def test_inspect_coco_with_render(shared_data, tmp_path):
     png = tmp_path / "coco-98304.png"
     assert png.is_file()
     with Image.open(png) as im:
-        assert im.size == (640, 424)
+        assert im.size == (1280, 848)  # enlarged 2× for readable ids
 
 
 def test_inspect_unknown_render_id_is_a_usage_error(shared_data, tmp_path):
