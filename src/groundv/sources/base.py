@@ -20,7 +20,7 @@ import orjson
 from groundv.errors import InputError
 from groundv.scene import Scene
 
-__all__ = ["Problem", "Problems", "Source", "read_json", "resolve_image"]
+__all__ = ["Problem", "Problems", "Source", "read_bytes", "read_json", "resolve_image"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +123,23 @@ class Source(ABC):
         return True
 
 
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes; a missing file or a folder in its place is an :class:`InputError`."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("expected a file, got a directory", file=path) from None
+
+
 def read_json(path: str | Path) -> Any:
     """Read a JSON file, turning a missing file or a syntax error into an :class:`InputError`.
 
     The error names the line and column, so a user can open the file at the mistake.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("expected a JSON file, got a directory", file=path) from None
+    data = read_bytes(path)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -31,7 +31,7 @@ import orjson
 from groundv import masks
 from groundv.errors import InputError, MaskError
 from groundv.scene import Region, Scene
-from groundv.sources.base import Source, resolve_image
+from groundv.sources.base import Source, read_bytes, resolve_image
 
 __all__ = ["CocoSource", "CustomCocoSource", "read_coco"]
 
@@ -108,12 +108,7 @@ class _Index:
 
 
 def _decode_file(path: Path) -> tuple[_File, bytes]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("expected a JSON file, got a directory", file=path) from None
+    data = read_bytes(path)
     try:
         return msgspec.json.decode(data, type=_File, strict=False), data
     except msgspec.ValidationError as exc:
