@@ -135,3 +135,14 @@ def test_inspect_real_samples(shared_data, tmp_path, fmt, path, images):
     images_row = next(line for line in result.output.splitlines() if "│ images " in line)
     assert int(images_row.split()[-2].replace(",", "")) == {"panoptic": 2, "pascal-part": 5, "lvis": 100}[fmt]
     assert (tmp_path / f"{fmt}-{first_id}.png").is_file()
+
+
+def test_error_text_with_brackets_is_printed_verbatim(tmp_path):
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
+            "categories": [{"id": 1, "name": "mug"}],
+            "annotations": [{"id": 5, "image_id": 1, "category_id": 1, "segmentation": {"size": "4x4", "counts": "0"}}]}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(app, ["inspect", "custom", str(path)])
+    assert result.exit_code == 2
+    assert "RLE 'size' must be [height, width]" in result.output

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from groundv.errors import ConfigError
@@ -33,8 +34,11 @@ def get_protocol(name: str, **options: Any) -> Protocol:
     target = PROTOCOLS.get(name)
     if target is None:
         raise ConfigError(f"unknown protocol {name!r}", hint=f"choose one of: {', '.join(PROTOCOLS)}")
-    module, cls = target.split(":")
-    try:
-        return getattr(importlib.import_module(module), cls)(**options)
-    except TypeError as exc:
-        raise ConfigError(f"protocol {name!r}: {exc}") from None
+    module, cls_name = target.split(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    accepted = set(inspect.signature(cls).parameters)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ConfigError(f"protocol {name!r} does not take {', '.join(unknown)}",
+                          hint=f"its options: {', '.join(sorted(accepted)) or 'none'}")
+    return cls(**options)
