@@ -142,3 +142,13 @@ def test_compressed_string_counts_are_accepted():
     assert masks.from_segmentation(dict(rle), 5, 5) == rle
     raw = {"size": rle["size"], "counts": rle["counts"].encode()}
     assert masks.from_segmentation(raw, 5, 5) == rle
+
+
+def test_overlap_gives_all_four_counts():
+    a = np.zeros((6, 6), np.uint8)
+    a[:, :3] = 1
+    b = np.zeros((6, 6), np.uint8)
+    b[:, 1:4] = 1
+    assert masks.overlap(masks.encode(a), masks.encode(b)) == (12, 24, 18, 18)
+    with pytest.raises(MaskError, match="different sizes"):
+        masks.overlap(masks.empty(3, 4), masks.empty(4, 3))

@@ -51,6 +51,7 @@ __all__ = [
     "intersection_union",
     "iou",
     "is_empty",
+    "overlap",
     "size",
     "union",
 ]
@@ -157,12 +158,20 @@ def union(rles: Iterable[RLE], size_hw: tuple[int, int] | None = None) -> RLE:
     return _from_coco(_coco.merge([_to_coco(r) for r in rles], intersect=0))
 
 
+def overlap(a: RLE, b: RLE) -> tuple[int, int, int, int]:
+    """Exact ``(|a ∧ b|, |a ∨ b|, |a|, |b|)`` of two masks of the same size, from one merge and one
+    area call (the hot path of evaluation)."""
+    if a["size"] != b["size"]:
+        _check_same_size([a, b], "compare")
+    ca, cb = _to_coco(a), _to_coco(b)
+    inter, area_a, area_b = (int(v) for v in _coco.area([_coco.merge([ca, cb], intersect=1), ca, cb]))
+    return inter, area_a + area_b - inter, area_a, area_b
+
+
 def intersection_union(a: RLE, b: RLE) -> tuple[int, int]:
     """Exact intersection and union pixel counts of two masks of the same size."""
-    _check_same_size([a, b], "compare")
-    ca, cb = _to_coco(a), _to_coco(b)
-    inter = int(_coco.area(_coco.merge([ca, cb], intersect=1)))
-    return inter, int(_coco.area(ca)) + int(_coco.area(cb)) - inter
+    inter, uni, _, _ = overlap(a, b)
+    return inter, uni
 
 
 def iou(a: RLE, b: RLE, *, empty_is_one: bool = False) -> float:

@@ -95,9 +95,7 @@ def pixel_counts(pred: RLE, gt: RLE, ignore: RLE | None = None, mode: IgnoreMode
     if mode not in IGNORE_MODES:
         raise ConfigError(f"unknown ignore mode {mode!r}", hint=f"choose one of: {', '.join(IGNORE_MODES)}")
     if ignore is None or mode == "none":
-        inter, union = masks.intersection_union(pred, gt)
-        n_pred = masks.area(pred)
-        return Counts(inter, union, n_pred, union + inter - n_pred)
+        return Counts(*masks.overlap(pred, gt))
     n_ignore = masks.area(ignore)
     everything = masks.area(masks.union([pred, gt, ignore]))
     _, gt_or_ignore = masks.intersection_union(gt, ignore)
