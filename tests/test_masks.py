@@ -152,3 +152,69 @@ def test_overlap_gives_all_four_counts():
     assert masks.overlap(masks.encode(a), masks.encode(b)) == (12, 24, 18, 18)
     with pytest.raises(MaskError, match="different sizes"):
         masks.overlap(masks.empty(3, 4), masks.empty(4, 3))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_run_check_accepts_every_real_rle(seed):
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(1, 300, 2))
+    bitmap = (rng.random((h, w)) > rng.random()).astype(np.uint8)
+    rle = masks.encode(bitmap)
+    assert masks.from_segmentation(dict(rle), h, w) == rle
+
+
+@pytest.mark.parametrize(("counts", "message"), [
+    ("0", "runs cover 0 pixels, the size needs 48"),  # would make pycocotools' merge loop forever
+    ("", "no runs"),
+    ("R", "the last run is cut short"),
+    ("a b", "characters outside the RLE alphabet"),
+    ("1O", "a negative run length"),
+])
+def test_corrupt_compressed_counts_are_refused(counts, message):
+    with pytest.raises(MaskError, match=message):
+        masks.from_segmentation({"size": [6, 8], "counts": counts}, 6, 8, where="prediction 3")
+
+
+def _reference_runs(counts: bytes) -> list[int] | None:
+    """pycocotools' rleFrString, written out plainly (None where it would read past the string)."""
+    runs: list[int] = []
+    p = 0
+    while p < len(counts):
+        x = k = 0
+        more = True
+        while more:
+            if p >= len(counts):
+                return None
+            c = counts[p] - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    return runs
+
+
+def test_batch_run_check_agrees_with_a_plain_decoder():
+    rng = np.random.default_rng(7)
+    rles = []
+    for _ in range(400):
+        h, w = (int(v) for v in rng.integers(1, 80, 2))
+        rle = masks.encode((rng.random((h, w)) > rng.random()).astype(np.uint8))
+        counts = rle["counts"]
+        kind = rng.integers(4)
+        if kind == 1 and len(counts) > 1:  # cut short
+            counts = counts[: int(rng.integers(1, len(counts)))]
+        elif kind == 2:  # one character changed within the alphabet
+            i = int(rng.integers(len(counts)))
+            counts = counts[:i] + chr(48 + int(rng.integers(64))) + counts[i + 1:]
+        rles.append({"size": rle["size"], "counts": counts})
+    got = masks.check_runs(rles)
+    for rle, problem in zip(rles, got, strict=True):
+        runs = _reference_runs(rle["counts"].encode())
+        valid = runs is not None and min(runs) >= 0 and sum(runs) == rle["size"][0] * rle["size"][1]
+        assert (problem is None) == valid, (rle, problem, runs)
+    assert sum(p is None for p in got) > 100 and sum(p is not None for p in got) > 100

@@ -4,6 +4,7 @@ the language-prior probe."""
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pytest
 
 from groundv import masks
@@ -210,3 +211,13 @@ def test_docstring_examples():
     import doctest
 
     assert doctest.testmod(run, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_a_corrupt_rle_is_refused_before_it_can_hang_pycocotools(tmp_path):
+    write_jsonl([make_item(1, (0, 0, 4, 4)), make_item(2, (0, 0, 2, 2))], tmp_path / "i.jsonl")
+    good = make_pred(1, (0, 0, 4, 4)).to_json()
+    bad = dict(make_pred(2, (0, 0, 2, 2)).to_json(), mask={"size": [8, 10], "counts": "0"})
+    (tmp_path / "p.jsonl").write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(bad) + b"\n")
+    with pytest.raises(InputError, match=r"p.jsonl: line 2: prediction 2: 'mask': compressed RLE counts are "
+                                         r"corrupt: runs cover 0 pixels, the size needs 80"):
+        evaluate(tmp_path / "i.jsonl", tmp_path / "p.jsonl", "gres")

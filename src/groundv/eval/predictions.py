@@ -134,7 +134,7 @@ class Predictions:
 
     def error(self, pred_id: str, message: str, *, hint: str | None = None) -> InputError:
         """An :class:`InputError` about one prediction, naming its file, line and id."""
-        return _error(self.path, self._index[pred_id], pred_id, message, hint=hint)
+        return prediction_error(self.path, self._index[pred_id], pred_id, message, hint=hint)
 
     def loader(self) -> PredictionLoader:
         """A loader for this file; use it as a context manager."""
@@ -152,7 +152,7 @@ class Predictions:
             return loader.load(pred_id, locator, item.size if item is not None else None)
 
 
-def _error(path: Path, locator: Locator, pred_id: str, message: str, *,
+def prediction_error(path: Path, locator: Locator, pred_id: str, message: str, *,
            hint: str | None = None) -> InputError:
     if isinstance(locator, str):
         return InputError(message, file=path / locator, where=f"prediction {pred_id}", hint=hint)
@@ -185,8 +185,12 @@ class PredictionLoader:
             self._handle.close()
             self._handle = None
 
-    def load(self, pred_id: str, locator: Locator, size: tuple[int, int] | None = None) -> Prediction:
+    def load(self, pred_id: str, locator: Locator, size: tuple[int, int] | None = None, *,
+             check_runs: bool = True) -> Prediction:
         """Read one prediction and, when ``size`` (height, width) is given, check its mask's size.
+
+        ``check_runs=False`` leaves the run check of a compressed mask to the caller (see
+        :meth:`Item.from_json`); PNG masks are always valid.
 
         Raises:
             InputError: naming the file, the line (JSON lines) and the id.
@@ -194,20 +198,20 @@ class PredictionLoader:
         if isinstance(locator, str):
             prediction = read_png_mask(self.path / locator, pred_id)
         else:
-            prediction = self._load_line(locator)
+            prediction = self._load_line(locator, check_runs)
         if size is not None and masks.size(prediction.mask) != tuple(size):
-            raise _error(self.path, locator, pred_id,
+            raise prediction_error(self.path, locator, pred_id,
                          f"mask is {_hw(masks.size(prediction.mask))} but item {pred_id!r} is {_hw(size)}",
                          hint="predict at the item's size (the items file's mask size)")
         return prediction
 
-    def _load_line(self, locator: tuple[int, int]) -> Prediction:
+    def _load_line(self, locator: tuple[int, int], check_runs: bool) -> Prediction:
         offset, number = locator
         if self._handle is None:
             self._handle = self.path.open("rb")
         self._handle.seek(offset)
         obj = orjson.loads(self._handle.readline())  # validated as JSON when indexed
-        return Prediction.from_json(obj, file=self.path, where=f"line {number}")
+        return Prediction.from_json(obj, file=self.path, where=f"line {number}", check_runs=check_runs)
 
 
 def read_png_mask(path: str | Path, pred_id: str | None = None) -> Prediction:

@@ -60,8 +60,12 @@ class Item:
                 "no_target": self.no_target, "category": self.category, "ignore": self.ignore}
 
     @classmethod
-    def from_json(cls, obj: Any, *, file: str | Path | None = None, where: str | None = None) -> Item:
+    def from_json(cls, obj: Any, *, file: str | Path | None = None, where: str | None = None,
+                  check_runs: bool = True) -> Item:
         """Validate one decoded JSON object.
+
+        ``check_runs=False`` leaves the run check of compressed masks to the caller, who can check a
+        whole batch at once with :func:`groundv.masks.check_runs` (as the evaluator does).
 
         Raises:
             InputError: a field is missing or of the wrong type, or a mask is malformed.
@@ -82,10 +86,10 @@ class Item:
         category = obj.get("category")
         if category is not None and not isinstance(category, str):
             raise InputError("'category' must be a string or null", file=file, where=where)
-        mask = _rle(obj.get("mask"), "mask", file, where)
+        mask = _rle(obj.get("mask"), "mask", file, where, check_runs)
         ignore = obj.get("ignore")
         if ignore is not None:
-            ignore = _rle(ignore, "ignore", file, where)
+            ignore = _rle(ignore, "ignore", file, where, check_runs)
             if masks.size(ignore) != masks.size(mask):
                 raise InputError(f"'ignore' is {_hw(ignore)} but 'mask' is {_hw(mask)}", file=file, where=where)
         return cls(item_id, image, expression, mask, no_target, category, ignore)
@@ -117,8 +121,9 @@ class Prediction:
         return out
 
     @classmethod
-    def from_json(cls, obj: Any, *, file: str | Path | None = None, where: str | None = None) -> Prediction:
-        """Validate one decoded JSON object.
+    def from_json(cls, obj: Any, *, file: str | Path | None = None, where: str | None = None,
+                  check_runs: bool = True) -> Prediction:
+        """Validate one decoded JSON object (``check_runs`` as in :meth:`Item.from_json`).
 
         Raises:
             InputError: a field is missing or of the wrong type, or the mask is malformed.
@@ -130,7 +135,7 @@ class Prediction:
         no_target = obj.get("no_target")
         if no_target is not None and not isinstance(no_target, bool):
             raise InputError("'no_target' must be true, false or absent", file=file, where=where)
-        return cls(pred_id, _rle(obj.get("mask"), "mask", file, where), no_target)
+        return cls(pred_id, _rle(obj.get("mask"), "mask", file, where, check_runs), no_target)
 
 
 def _id(obj: dict[str, Any], file: str | Path | None, where: str | None) -> str:
@@ -145,13 +150,15 @@ def _hw(rle: RLE) -> str:
     return f"{h}×{w}"
 
 
-def _rle(value: Any, field: str, file: str | Path | None, where: str) -> RLE:
+def _rle(value: Any, field: str, file: str | Path | None, where: str, check_runs: bool = True) -> RLE:
     if not isinstance(value, dict):
         raise InputError(f"'{field}' must be an RLE object {{\"size\": [h, w], \"counts\": ...}}",
                          file=file, where=where)
     size = value.get("size")
     if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
         raise InputError(f"'{field}' size must be [height, width]", file=file, where=where)
+    if not check_runs and isinstance(value.get("counts"), str):
+        return {"size": size, "counts": value["counts"]}
     try:
         return masks.from_segmentation(value, size[0], size[1])
     except MaskError as err:

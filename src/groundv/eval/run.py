@@ -41,11 +41,12 @@ from typing import Any
 
 import orjson
 
+from groundv import masks
 from groundv.errors import ConfigError, InputError
 from groundv.eval import PROTOCOLS, get_protocol
-from groundv.eval.predictions import Locator, PredictionLoader, Predictions, missing_prediction
+from groundv.eval.predictions import Locator, PredictionLoader, Predictions, missing_prediction, prediction_error
 from groundv.eval.protocol import Protocol
-from groundv.eval.records import Item
+from groundv.eval.records import Item, Prediction
 
 __all__ = ["CHUNK", "EvalResult", "ItemScore", "evaluate", "item_iou", "metric_names", "protocol_options", "retained"]
 
@@ -296,10 +297,16 @@ def _score_chunk(job: _Job, chunk: _Chunk) -> _ChunkResult:
     worst: list[tuple[float, int, str, str | None]] = []  # max-heap on (iou, index) by negation
     scores: list[ItemScore] | None = [] if job.per_item else None
     with job.items_path.open("rb") as items, PredictionLoader(job.predictions_path, job.predictions_kind) as loader:
-        for position, (offset, number, locator) in enumerate(chunk.entries):
+        pairs = []
+        for offset, number, locator in chunk.entries:
             items.seek(offset)
-            item = Item.from_json(orjson.loads(items.readline()), file=job.items_path, where=f"line {number}")
-            prediction = missing_prediction(item) if locator is None else loader.load(item.id, locator, item.size)
+            item = Item.from_json(orjson.loads(items.readline()), file=job.items_path, where=f"line {number}",
+                                  check_runs=False)
+            prediction = (missing_prediction(item) if locator is None
+                          else loader.load(item.id, locator, item.size, check_runs=False))
+            pairs.append((item, prediction))
+        _check_chunk_runs(job, chunk, pairs)
+        for position, (item, prediction) in enumerate(pairs):
             increments = protocol.update(item, prediction)
             iou = item_iou(protocol, increments)
             if iou is None:
@@ -314,6 +321,23 @@ def _score_chunk(job: _Job, chunk: _Chunk) -> _ChunkResult:
                 heapq.heapreplace(worst, key)
     kept = sorted(ItemScore(-neg_iou, -neg_index, item_id, category) for neg_iou, neg_index, item_id, category in worst)
     return _ChunkResult(protocol.state, kept, scores)
+
+
+def _check_chunk_runs(job: _Job, chunk: _Chunk, pairs: list[tuple[Item, Prediction]]) -> None:
+    """Check every compressed mask of a chunk in one vectorised pass (a corrupt RLE would hang pycocotools)."""
+    rles = [rle for item, prediction in pairs for rle in (item.mask, item.ignore, prediction.mask) if rle is not None]
+    problems = masks.check_runs(rles)
+    if not any(problems):
+        return
+    found = iter(problems)
+    for (item, prediction), (_, number, locator) in zip(pairs, chunk.entries, strict=True):
+        for name, rle in (("mask", item.mask), ("ignore", item.ignore)):
+            if rle is not None and (problem := next(found)):
+                raise InputError(f"'{name}': compressed RLE counts are corrupt: {problem}", file=job.items_path,
+                                 where=f"line {number}: item {item.id}")
+        if (problem := next(found)) and locator is not None:
+            raise prediction_error(job.predictions_path, locator, prediction.id,
+                                   f"'mask': compressed RLE counts are corrupt: {problem}")
 
 
 def _chunks(index: _Index, locators: list[Locator | None]) -> Iterator[_Chunk]:
