@@ -126,3 +126,30 @@ def test_items_rejects_a_bad_image_size(shared_data, tmp_path):
     result = runner.invoke(app, ["items", "--benchmark", "reasonseg", str(tmp_path), "--split", "val",
                                  "--out", str(tmp_path / "x.jsonl"), "--image-size", "480by640"])
     assert result.exit_code == 2 and "HEIGHTxWIDTH" in " ".join(result.output.split())
+
+
+def test_items_from_a_groundv_dataset_then_eval_per_category(tmp_path):
+    from groundv import masks as m
+    from tests.conftest import box_mask
+
+    image = {"id": 1, "file_name": "a.jpg", "width": 10, "height": 8, "source": "toyworld"}
+    samples = [
+        {"id": "n1", "image": image, "category": "negative", "instruction": "the purple cow", "response": "none",
+         "target_ids": [], "no_target": True, "mask": m.empty(8, 10), "split": "test"},
+        {"id": "p1", "image": image, "category": "part", "instruction": "the handle", "response": "here",
+         "target_ids": [3], "no_target": False, "mask": box_mask(8, 10, 0, 0, 4, 4), "split": "test"},
+    ]
+    (tmp_path / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    result = runner.invoke(app, ["items", "--benchmark", "groundv", str(tmp_path), "--split", "test",
+                                 "--out", str(tmp_path / "items.jsonl")])
+    assert result.exit_code == 0, result.output
+    preds = [{"id": "n1", "mask": m.empty(8, 10), "no_target": True},
+             {"id": "p1", "mask": box_mask(8, 10, 0, 0, 2, 4)}]
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds))
+    result = runner.invoke(app, ["eval", "--items", str(tmp_path / "items.jsonl"), "--predictions",
+                                 str(tmp_path / "preds.jsonl"), "--protocol", "gres", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["by_category"]["negative"]["n_acc"] == 100.0
+    assert out["by_category"]["part"]["giou"] == 50.0
+    assert out["giou"] == 75.0

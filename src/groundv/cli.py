@@ -266,9 +266,10 @@ def _facts_table(scene: Any) -> Table:
 def items_cmd(
     paths: Annotated[list[Path], typer.Argument(
         metavar="PATH...", help="The benchmark's files: refs file and instances.json (RefCOCO family, gRefCOCO), "
-                                "or ReasonSeg folders / .json files.")],
-    benchmark: Annotated[str, typer.Option("--benchmark", help="refcoco, refcoco+, refcocog, grefcoco or reasonseg.")],
-    split: Annotated[str, typer.Option(help="The split to read, e.g. val, testA, test.")],
+                                "ReasonSeg folders / .json files, or groundv dataset folders / samples*.jsonl.")],
+    benchmark: Annotated[str, typer.Option(
+        "--benchmark", help="refcoco, refcoco+, refcocog, grefcoco, reasonseg or groundv.")],
+    split: Annotated[str, typer.Option(help="The split to read, e.g. val, testA, test ('all' for groundv).")],
     out_path: Annotated[Path, typer.Option("--out", help="Items file to write (JSON lines).")],
     group: Annotated[str, typer.Option(
         help="sentence: one item per expression (ReLA, LISA, GSVA); ref: one per ref, sentences joined (PSALM).")

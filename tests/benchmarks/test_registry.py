@@ -13,7 +13,7 @@ from tests.benchmarks.builders import ann, make_ref, rect, write_instances, writ
 
 
 def test_the_benchmarks():
-    assert list(BENCHMARKS) == ["refcoco", "refcoco+", "refcocog", "grefcoco", "reasonseg"]
+    assert list(BENCHMARKS) == ["refcoco", "refcoco+", "refcocog", "grefcoco", "reasonseg", "groundv"]
     assert all(isinstance(v, str) and v and "\n" not in v for v in BENCHMARKS.values())
 
 

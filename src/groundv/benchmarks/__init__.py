@@ -12,6 +12,8 @@ grefcoco                    ``grefs(unc).json``, instances.json         same
                             (:mod:`.grefcoco`)
 reasonseg                   a folder, or ``.json`` files                ``<json stem>``
                             (:mod:`.reasonseg`)
+groundv                     dataset folders or ``samples*.jsonl``       the sample's ``id``
+                            (:mod:`.dataset`)
 ==========================  ==========================================  =============================
 
 Expressions: RefCOCO-family items carry ``sentence['raw']`` (what ReLA feeds its model), and with
@@ -42,6 +44,7 @@ BENCHMARKS: dict[str, str] = {
     "refcocog": "RefCOCOg (umd: train/val/test; google: train/val): refs(umd|google).p + instances.json",
     "grefcoco": "gRefCOCO multi- and no-target refs (train/val/testA/testB): grefs(unc).json + instances.json",
     "reasonseg": "ReasonSeg (LISA; train/val/test folders of .json + .jpg): reasoning queries, ignore regions",
+    "groundv": "a groundv dataset: samples*.jsonl files or folders; split from each sample's 'split', or 'all'",
 }
 
 _REFS_FILE = {"refcoco": "refs(unc).p", "refcoco+": "refs(unc).p", "refcocog": "refs(umd).p",
@@ -64,10 +67,11 @@ def read_benchmark(
     Args:
         name: a key of :data:`BENCHMARKS`.
         paths: RefCOCO family and gRefCOCO: ``[refs file, instances.json]``. ReasonSeg: folders
-            (the ReasonSeg root or a split folder) and/or ``.json`` files.
+            (the ReasonSeg root or a split folder) and/or ``.json`` files. groundv: dataset folders
+            and/or ``samples*.jsonl`` files.
         split: the split to read. RefCOCO family: REFER's rule (``testA`` also selects
             ``testAB``, ``test`` every test split); gRefCOCO: exact; ReasonSeg: the folder, and
-            ignored for ``.json`` paths.
+            ignored for ``.json`` paths; groundv: each sample's ``split`` field, or ``"all"``.
         group: ``"sentence"``: one item per expression (ReLA, LISA, GSVA); ``"ref"``: one item per
             ref with its sentences concatenated (PSALM). ReasonSeg has one query per file in
             validation, so both give the same items.
@@ -92,6 +96,12 @@ def read_benchmark(
     if group not in ("sentence", "ref"):
         raise ConfigError(f"group must be 'sentence' or 'ref', got {group!r}")
     paths = [Path(p) for p in paths]
+    if key == "groundv":
+        if image_size is not None:
+            raise ConfigError("groundv samples carry their image size; image_size is for reasonseg only")
+        from groundv.benchmarks.dataset import read_dataset
+
+        return read_dataset(paths, split=split)
     if key == "reasonseg":
         from groundv.benchmarks.reasonseg import read_reasonseg
 
