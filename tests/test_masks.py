@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import orjson
 import pytest
@@ -218,3 +220,92 @@ def test_batch_run_check_agrees_with_a_plain_decoder():
         valid = runs is not None and min(runs) >= 0 and sum(runs) == rle["size"][0] * rle["size"][1]
         assert (problem is None) == valid, (rle, problem, runs)
     assert sum(p is None for p in got) > 100 and sum(p is not None for p in got) > 100
+
+
+def _expected_problem(rle) -> str | None:
+    """check_runs' answer for one RLE, from the plain decoder."""
+    counts = rle["counts"].encode("ascii", "replace") if isinstance(rle["counts"], str) else rle["counts"]
+    if not counts:
+        return "no runs"
+    if any(not 48 <= c < 112 for c in counts):
+        return "characters outside the RLE alphabet"
+    runs = _reference_runs(counts)
+    if runs is None:
+        return "the last run is cut short"
+    lengths, k = [], 0
+    for c in counts:
+        k += 1
+        if not (c - 48) & 0x20:
+            lengths.append(k)
+            k = 0
+    if max(lengths) > 12:
+        return "a run is too long to be real"
+    if min(runs) < 0:
+        return "a negative run length"
+    pixels = rle["size"][0] * rle["size"][1]
+    return None if sum(runs) == pixels else f"runs cover {sum(runs)} pixels, the size needs {pixels}"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batch_run_check_matches_checking_each_alone(seed):
+    rng = np.random.default_rng(seed)
+    rles = []
+    for i in range(300):
+        h, w = (int(v) for v in rng.integers(1, 60, 2))
+        rle = masks.encode((rng.random((h, w)) > rng.random()).astype(np.uint8))
+        counts = rle["counts"]
+        kind = i % 10
+        if kind == 1:
+            counts = ""
+        elif kind == 2:  # a character outside the alphabet ("é" becomes "?", which is inside)
+            j = int(rng.integers(len(counts)))
+            counts = counts[:j] + str(rng.choice([" ", "/", "p", "~", "é"])) + counts[j + 1:]
+        elif kind == 3:  # cut short: ends on a continuation character
+            counts = counts + str(rng.choice(list("PZo")))
+        elif kind == 4 and len(counts) > 1:  # cut anywhere
+            counts = counts[: int(rng.integers(1, len(counts)))]
+        elif kind == 5:  # one character changed within the alphabet
+            j = int(rng.integers(len(counts)))
+            counts = counts[:j] + chr(48 + int(rng.integers(64))) + counts[j + 1:]
+        elif kind == 6 and i % 20 == 6:  # a last number of 12 characters, 2**55 - 1
+            counts = counts + "o" * 11 + "0"
+        elif kind == 6:  # a number of 13 characters
+            j = int(rng.integers(len(counts) + 1))
+            counts = counts[:j] + "o" * 12 + "1" + counts[j:]
+        elif kind == 7:
+            rle = {"size": [h + 1, w], "counts": counts}
+        elif kind == 8:
+            counts = counts.encode()
+        rles.append({"size": rle["size"], "counts": counts})
+    rng.shuffle(rles)
+    together = masks.check_runs(rles)
+    assert [masks.check_runs([r])[0] for r in rles] == together
+    assert together == [_expected_problem(r) for r in rles]
+    for message in ("no runs", "characters outside the RLE alphabet", "the last run is cut short",
+                    "a run is too long to be real", "runs cover", None):
+        assert any(p == message or (p and message and p.startswith(message)) for p in together), message
+
+
+def test_run_check_on_large_masks():
+    rng = np.random.default_rng(3)
+    rles = []
+    for _ in range(6):
+        bitmap = np.zeros((1000, 1000), np.uint8)
+        for _ in range(int(rng.integers(1, 4))):  # large blocks: runs of up to ~10**6 pixels
+            y, x = (int(v) for v in rng.integers(0, 900, 2))
+            bitmap[y:y + int(rng.integers(1, 1000)), x:x + int(rng.integers(1, 1000))] = 1
+        bitmap[rng.random((1000, 1000)) > 0.9995] ^= 1  # plus a few scattered pixels
+        rles.append(masks.encode(bitmap))
+    rles.append(masks.empty(1000, 1000))
+    rles.append(masks.encode(np.ones((1000, 1000), np.uint8)))
+    longest = max(len(run) + 1 for r in rles for run in re.findall("[P-o]+", r["counts"]))
+    assert longest >= 4
+    assert masks.check_runs(rles) == [None] * len(rles)
+    broken = [{"size": [999, 1000], "counts": rles[0]["counts"]},
+              {"size": [1000, 1000], "counts": rles[1]["counts"][:-1]},
+              {"size": [1000, 1000], "counts": rles[2]["counts"] + "W"}]
+    got = masks.check_runs(rles + broken)
+    assert got[:len(rles)] == [None] * len(rles)
+    assert got[len(rles)] == "runs cover 1000000 pixels, the size needs 999000"
+    assert got[len(rles):] == [_expected_problem(r) for r in broken]
+    assert got == [masks.check_runs([r])[0] for r in rles + broken]

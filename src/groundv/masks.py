@@ -277,6 +277,13 @@ _RUN_PROBLEMS = ("", "no runs", "characters outside the RLE alphabet", "the last
                  "a run is too long to be real", "a negative run length")
 
 
+# Characters '0'..'O' end a number, 'P'..'o' carry the continuation bit 0x20. _TOP_VALUE maps a
+# number's last character to its five data bits sign-extended from bit 0x10, as an int8 byte, so
+# bytes.translate with the continuation characters deleted yields one such byte per number.
+_CONT_CHARS = bytes(range(80, 112))
+_TOP_VALUE = bytes((((c - 48) ^ 0x10) - 0x10) & 0xFF if 48 <= c < 80 else 0 for c in range(256))
+
+
 def check_runs(rles: Sequence[RLE]) -> list[str | None]:
     """Why each compressed RLE is corrupt, or None where it is valid; many masks in one vectorised pass.
 
@@ -294,57 +301,113 @@ def check_runs(rles: Sequence[RLE]) -> list[str | None]:
     if n == 0:
         return []
     raw = [r["counts"].encode("ascii", "replace") if isinstance(r["counts"], str) else r["counts"] for r in rles]
-    lens = np.fromiter((len(b) for b in raw), dtype=np.int64, count=n)
+    lens = np.fromiter(map(len, raw), dtype=np.int64, count=n)
     pixels = np.fromiter((int(r["size"][0]) * int(r["size"][1]) for r in rles), dtype=np.int64, count=n)
+    joined = b"".join(raw)  # empty strings add nothing, so only the non-empty ones' lengths matter
+    del raw
     problem = np.where(lens == 0, 1, 0)
     total = np.zeros(n, dtype=np.int64)
-    live = np.flatnonzero(lens > 0)
+    live = np.flatnonzero(lens)
     if live.size:
-        c = np.frombuffer(b"".join(raw[i] for i in live), dtype=np.uint8) - np.uint8(48)  # < '0' wraps to > 63
-        s_len = lens[live]
-        s_end = np.cumsum(s_len)
-        s_start = s_end - s_len
-        bad = np.zeros(live.size, dtype=np.int64)
-        bad[np.maximum.reduceat(c, s_start) > 63] = 2
-        is_end = (c & 0x20) == 0
-        bad[(bad == 0) & ~is_end[s_end - 1]] = 3
-        is_end[s_end - 1] = True  # keep numbers from running into the next string
-        ends = np.flatnonzero(is_end)
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        length = ends - starts + 1
-        owner = np.searchsorted(s_start, starts, side="right") - 1  # which string each number is in
-        too_long = np.zeros(live.size, dtype=bool)
-        too_long[owner[length > 12]] = True
-        bad[(bad == 0) & too_long] = 4
-        length = np.minimum(length, 12)
-        position = np.minimum(np.arange(c.size) - np.repeat(starts, ends - starts + 1), 11)
-        x = np.add.reduceat((c & 0x1F).astype(np.int64) << (5 * position), starts)
-        negative = (c[ends] & 0x10) != 0
-        x[negative] |= -(np.int64(1) << (5 * length[negative]))
-        first = np.searchsorted(starts, s_start)  # index of each string's first number
-        m = np.arange(x.size) - first[owner]
-        runs = x.copy()
-        for parity, base in ((1, 1), (0, 2)):  # odd runs from counts[1], even ones from counts[2]
-            idx = np.flatnonzero((m % 2 == parity) & (m >= base))
-            if idx.size:
-                sums = np.cumsum(x[idx])
-                seg = np.flatnonzero(m[idx] == base)
-                offset = sums[seg] - x[idx][seg]
-                runs[idx] = sums - np.repeat(offset, np.diff(np.append(seg, idx.size)))
-        bad[(bad == 0) & (np.minimum.reduceat(runs, first) < 0)] = 5
-        problem[live] = bad
-        total[live] = np.add.reduceat(runs, first)
-    out: list[str | None] = []
-    for i in range(n):
-        if problem[i]:
-            out.append(_RUN_PROBLEMS[problem[i]])
-        elif total[i] != pixels[i]:
-            out.append(f"runs cover {total[i]} pixels, the size needs {pixels[i]}")
-        else:
-            out.append(None)
+        problem[live], total[live] = _check_joined_runs(joined, lens[live])
+    out: list[str | None] = [None] * n
+    for i in np.flatnonzero(problem | (total != pixels)).tolist():
+        out[i] = (_RUN_PROBLEMS[problem[i]] if problem[i]
+                  else f"runs cover {total[i]} pixels, the size needs {pixels[i]}")
     return out
+
+
+def _check_joined_runs(joined: bytes, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Problem codes (indices into _RUN_PROBLEMS, 0 = none) and run totals of the non-empty counts
+    strings laid end to end in ``joined``, ``lens`` bytes each.
+
+    The work is per number, not per character (most numbers are one character), and big arrays are
+    freed as soon as they are used: in a long-lived process fresh memory costs page faults.
+    """
+    chars = np.frombuffer(joined, dtype=np.uint8)
+    s_end = np.cumsum(lens)
+    s_start = s_end - lens
+    bad = np.zeros(lens.size, dtype=np.int64)
+    if chars.min() < 48 or chars.max() > 111:  # rare, so the per-string pass runs only then
+        bad[np.maximum.reduceat(chars - np.uint8(48), s_start) > 63] = 2
+    cut = np.subtract(chars[s_end - 1], 80, dtype=np.uint8) < 32  # the last number never ends
+    if cut.any():
+        bad[(bad == 0) & cut] = 3
+        # End those strings' last number on their last character, so that no number runs into the
+        # next string (its value does not matter: the string is corrupt anyway).
+        patched = bytearray(joined)
+        for p in (s_end - 1)[cut].tolist():
+            patched[p] = 48
+        joined = bytes(patched)
+        chars = np.frombuffer(joined, dtype=np.uint8)
+
+    # One signed byte per number from its last character; `first` indexes each string's first
+    # number (the characters before it that are not continuations).
+    top = np.frombuffer(joined.translate(_TOP_VALUE, _CONT_CHARS), dtype=np.int8)
+    is_cont = np.subtract(chars, 80, dtype=np.uint8) < 32
+    cont = np.flatnonzero(is_cont)
+    first = s_start - np.searchsorted(cont, s_start)
+
+    # Numbers of two or more characters are a run of continuations plus their last character.
+    # `heads` indexes the runs' first characters in `cont`; `nth` is a run's number's index among
+    # all numbers (the characters before it that are not continuations); `length` is one more
+    # than the run's.
+    heads = np.flatnonzero(~is_cont[cont - 1])  # cont - 1 may be -1: the last character, an end
+    del is_cont
+    head = cont[heads]
+    length = np.diff(np.append(heads, cont.size)) + 1
+    del cont
+    nth = np.subtract(head, heads, out=heads)
+    too_long = length > 12  # 12 characters hold 60 bits; longer numbers only come from corruption
+    if too_long.any():
+        owner = np.searchsorted(s_start, head[too_long], side="right") - 1
+        bad[owner[bad[owner] == 0]] = 4
+        np.minimum(length, 12, out=length)
+    # Their values, the lower characters put under the last one: a loop over ≤ 11 positions.
+    value = top[nth].astype(np.int64) << (5 * (length - 1))
+    for k in range(int(length.max(initial=1)) - 1):
+        sel = np.flatnonzero(length > k + 1) if k else slice(None)
+        digit = (chars[head[sel] + k] - np.uint8(48)) & np.uint8(0x1F)
+        value[sel] += digit.astype(np.int64) << (5 * k)
+    del head, length
+
+    # counts[m] += counts[m-2] makes two chains per string, counts[1], counts[3], ... and counts[2],
+    # counts[4], ...; every other number of the whole batch is in the same chain of its string. So
+    # row 0 takes the numbers with an even global index and row 1 those with an odd one (each row
+    # followed by at least one spare zero): there each chain is one contiguous block.
+    num = top.size
+    half = (num + 1) // 2
+    width = half + 1
+    rows = np.zeros(2 * width, dtype=np.int64)
+    rows[:half] = top[0::2]
+    rows[width:width + num // 2] = top[1::2]
+    del top
+    at = nth & 1
+    at *= width
+    at += nth >> 1
+    rows[at] = value
+    del heads, nth, at, value
+
+    # Segments [idx[i], idx[i+1]): each string's block in row 0, row 0's spare tail, each string's
+    # block in row 1, row 1's spare tail. A 1-number string's block in its other row is empty.
+    bounds = np.append(first, num)
+    idx = np.concatenate(((bounds + 1) >> 1, width + (bounds >> 1)))
+    filled = np.append(idx[1:] > idx[:-1], True)
+    own = (first & 1) * width + (first >> 1)  # counts[0], first in its block but not in the chain
+    x0 = rows[own]
+    rows[own] = 0
+    # Segmented cumsum: take each segment's predecessor's sum off its first element, so that one
+    # cumsum over both rows restarts at every segment. (Sums past int64, only from corrupt
+    # strings, wrap to the same values in any order of addition.)
+    sums = np.add.reduceat(rows, idx)[filled]
+    rows[idx[filled][1:]] -= sums[:-1]
+    np.cumsum(rows, out=rows)
+    rows[own] = x0
+    blocks = filled.reshape(2, -1)[:, :-1]  # [row, string], the spare tails left out
+    negative = blocks & (np.minimum.reduceat(rows, idx).reshape(2, -1)[:, :-1] < 0)
+    bad[(bad == 0) & (negative[0] | negative[1])] = 5
+    total = np.where(blocks, np.add.reduceat(rows, idx).reshape(2, -1)[:, :-1], 0)
+    return bad, total[0] + total[1]
 
 
 def _size_of(rle: dict[str, Any], where: str) -> tuple[int, int]:
