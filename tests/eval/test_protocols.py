@@ -273,9 +273,9 @@ def test_lisa_exact_ciou_undefined_when_no_union():
 
 def test_get_protocol_builds_each_with_options():
     assert isinstance(get_protocol("gres"), GresProtocol)
-    assert get_protocol("gres", nt_from_mask=True).nt_from_mask is True
-    assert get_protocol("lisa", epsilons=False).epsilons is False
-    assert get_protocol("gsva", refzom=True).refzom is True
+    assert get_protocol("gres", nt_from_mask=True).options == {"nt_from_mask": True}
+    assert get_protocol("lisa", epsilons=False).options == {"epsilons": False}
+    assert get_protocol("gsva", refzom=True).options == {"refzom": True}
     assert isinstance(get_protocol("psalm"), PsalmProtocol)
     assert run("gsva", [], refzom=True)["options"] == {"refzom": True}
 

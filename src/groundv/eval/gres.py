@@ -13,9 +13,8 @@ and Pr@0.6 (same rule, more thresholds).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from groundv.errors import ConfigError
 from groundv.eval.counts import item_counts
 from groundv.eval.protocol import Metrics, Protocol, State
 from groundv.eval.records import Item, Prediction
@@ -119,6 +118,7 @@ class GresProtocol(Protocol):
     name = "gres"
     FIELDS = FIELDS
     COUNT = "total"
+    increments = staticmethod(gres_increments)
     UNDEFINED: ClassVar[Mapping[str, str]] = {
         "giou": "no samples (ReLA divides accum_IoU by total_count)",
         "ciou": "acc_U == 0: no samples, or every sample is a correctly rejected no-target one or has empty masks "
@@ -130,19 +130,7 @@ class GresProtocol(Protocol):
     }
 
     def __init__(self, *, nt_from_mask: bool = False) -> None:
-        if not isinstance(nt_from_mask, bool):
-            raise ConfigError(f"protocol 'gres': nt_from_mask must be true or false, got {nt_from_mask!r}")
-        super().__init__()
-        self.nt_from_mask = nt_from_mask
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The options this protocol was built with."""
-        return {"nt_from_mask": self.nt_from_mask}
-
-    def score(self, item: Item, prediction: Prediction) -> State:
-        """See :func:`gres_increments`."""
-        return gres_increments(item, prediction, nt_from_mask=self.nt_from_mask)
+        super().__init__(nt_from_mask=nt_from_mask)
 
     def metrics(self, state: Mapping[str, int | float]) -> Metrics:
         """ReLA's ``evaluate`` per-source formulas, in percent; None where ReLA would divide by zero."""
@@ -165,19 +153,4 @@ class GresProtocol(Protocol):
             out[key] = state[field] * 100.0 / not_empty if not_empty else None
         return out
 
-    def merge(self, other: Protocol | Mapping[str, Mapping[str, int | float]]) -> None:
-        """Add another gres protocol's state; refuses one built with other options (see :meth:`Protocol.merge`).
 
-        Raises:
-            ConfigError: another protocol, other fields, or other options.
-        """
-        if isinstance(other, GresProtocol) and other.options != self.options:
-            raise ConfigError(f"cannot merge a gres state built with {other.options} into one built with "
-                              f"{self.options}")
-        super().merge(other)
-
-    def compute(self) -> dict[str, Any]:
-        """:meth:`Protocol.compute`, plus the ``options`` the numbers were computed with."""
-        result = super().compute()
-        result["options"] = self.options
-        return result

@@ -15,9 +15,8 @@ Metrics, in percent (GSVA prints fractions): ``giou``, ``ciou``, ``n_acc``, ``t_
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from groundv.errors import ConfigError
 from groundv.eval.counts import item_counts
 from groundv.eval.protocol import Metrics, Protocol, State
 from groundv.eval.records import Item, Prediction
@@ -96,6 +95,7 @@ class GsvaProtocol(Protocol):
     name = "gsva"
     FIELDS = FIELDS
     COUNT = "count"
+    increments = staticmethod(gsva_increments)
     UNDEFINED: ClassVar[Mapping[str, str]] = {
         "giou": "no samples (GSVA's meters would hold a scalar and fail on avg[1])",
         "ciou": "no samples (GSVA's meters would hold a scalar and fail on [1])",
@@ -104,19 +104,7 @@ class GsvaProtocol(Protocol):
     }
 
     def __init__(self, *, refzom: bool = False) -> None:
-        if not isinstance(refzom, bool):
-            raise ConfigError(f"protocol 'gsva': refzom must be true or false, got {refzom!r}")
-        super().__init__()
-        self.refzom = refzom
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The options this protocol was built with."""
-        return {"refzom": self.refzom}
-
-    def score(self, item: Item, prediction: Prediction) -> State:
-        """See :func:`gsva_increments`."""
-        return gsva_increments(item, prediction, refzom=self.refzom)
+        super().__init__(refzom=refzom)
 
     def metrics(self, state: Mapping[str, int | float]) -> Metrics:
         """GSVA's final ratios in percent; None where GSVA would crash."""
@@ -132,19 +120,4 @@ class GsvaProtocol(Protocol):
         out["t_acc"] = 100.0 * (tn / (tn + fp)) if tn + fp else None
         return out
 
-    def merge(self, other: Protocol | Mapping[str, Mapping[str, int | float]]) -> None:
-        """Add another gsva protocol's state; refuses one built with other options (see :meth:`Protocol.merge`).
 
-        Raises:
-            ConfigError: another protocol, other fields, or other options.
-        """
-        if isinstance(other, GsvaProtocol) and other.options != self.options:
-            raise ConfigError(f"cannot merge a gsva state built with {other.options} into one built with "
-                              f"{self.options}")
-        super().merge(other)
-
-    def compute(self) -> dict[str, Any]:
-        """:meth:`Protocol.compute`, plus the ``options`` the numbers were computed with."""
-        result = super().compute()
-        result["options"] = self.options
-        return result

@@ -11,9 +11,8 @@ Metrics, in percent (LISA prints fractions): ``giou``, ``ciou``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from groundv.errors import ConfigError
 from groundv.eval.counts import item_counts
 from groundv.eval.protocol import Metrics, Protocol, State
 from groundv.eval.records import Item, Prediction
@@ -75,50 +74,24 @@ class LisaProtocol(Protocol):
     name = "lisa"
     FIELDS = FIELDS
     COUNT = "n_masks"
+    increments = staticmethod(lisa_increments)
     UNDEFINED: ClassVar[Mapping[str, str]] = {
         "giou": "no masks (LISA's meters would hold a scalar and fail on avg[1])",
         "ciou": "no masks, or U_sum == 0 with epsilons=False",
     }
 
     def __init__(self, *, epsilons: bool = True) -> None:
-        if not isinstance(epsilons, bool):
-            raise ConfigError(f"protocol 'lisa': epsilons must be true or false, got {epsilons!r}")
-        super().__init__()
-        self.epsilons = epsilons
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The options this protocol was built with."""
-        return {"epsilons": self.epsilons}
-
-    def score(self, item: Item, prediction: Prediction) -> State:
-        """See :func:`lisa_increments`."""
-        return lisa_increments(item, prediction, epsilons=self.epsilons)
+        super().__init__(epsilons=epsilons)
 
     def metrics(self, state: Mapping[str, int | float]) -> Metrics:
         """LISA's final ratios in percent; None with no masks (LISA crashes there)."""
         n, i_sum, u_sum = state["n_masks"], state["I_sum"], state["U_sum"]
         if n == 0:
             return {"giou": None, "ciou": None}
-        if self.epsilons:
+        if self.options["epsilons"]:
             # train_ds.py::validate: ``giou = acc_iou_meter.avg[1]`` with avg = sum / (count + 1e-5) after
             # AverageMeter.all_reduce; ``ciou = (intersection_meter.sum / (union_meter.sum + 1e-10))[1]``.
             return {"giou": 100.0 * (state["iou_sum"] / (n + 1e-5)), "ciou": 100.0 * (i_sum / (u_sum + 1e-10))}
         return {"giou": 100.0 * (state["iou_sum"] / n), "ciou": 100.0 * (i_sum / u_sum) if u_sum else None}
 
-    def merge(self, other: Protocol | Mapping[str, Mapping[str, int | float]]) -> None:
-        """Add another lisa protocol's state; refuses one built with other options (see :meth:`Protocol.merge`).
 
-        Raises:
-            ConfigError: another protocol, other fields, or other options.
-        """
-        if isinstance(other, LisaProtocol) and other.options != self.options:
-            raise ConfigError(f"cannot merge a lisa state built with {other.options} into one built with "
-                              f"{self.options}")
-        super().merge(other)
-
-    def compute(self) -> dict[str, Any]:
-        """:meth:`Protocol.compute`, plus the ``options`` the numbers were computed with."""
-        result = super().compute()
-        result["options"] = self.options
-        return result

@@ -15,7 +15,7 @@ code prints (METRICS.md §7). A ratio the official code would divide by zero for
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from groundv.errors import ConfigError
@@ -51,15 +51,26 @@ class Protocol(ABC):
     COUNT: ClassVar[str]
     #: metric name → why it is undefined when :meth:`metrics` returns None for it
     UNDEFINED: ClassVar[Mapping[str, str]] = {}
+    #: the pure per-item function: ``increments(item, prediction, **options) -> State``
+    increments: ClassVar[Callable[..., State]]
 
-    def __init__(self) -> None:
+    def __init__(self, **options: bool) -> None:
+        for key, value in options.items():
+            if not isinstance(value, bool):
+                raise ConfigError(f"protocol {self.name!r}: {key} must be true or false, got {value!r}")
+        self._options = options
         self.groups: dict[str, State] = {}
 
     # -- the contract ----------------------------------------------------------------------------
 
-    @abstractmethod
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options this protocol was built with (they are part of what its numbers mean)."""
+        return dict(self._options)
+
     def score(self, item: Item, prediction: Prediction) -> State:
         """The increments one item adds to each field of :attr:`FIELDS` (a pure function)."""
+        return type(self).increments(item, prediction, **self._options)
 
     @abstractmethod
     def metrics(self, state: Mapping[str, int | float]) -> Metrics:
@@ -77,11 +88,15 @@ class Protocol(ABC):
         """Add another protocol's accumulators (or a ``state`` dict from :meth:`compute`) to this one.
 
         Raises:
-            ConfigError: the other state belongs to another protocol (its fields differ).
+            ConfigError: the other state belongs to another protocol (its fields differ) or was built
+                with other options.
         """
         groups = other.groups if isinstance(other, Protocol) else other
         if isinstance(other, Protocol) and type(other) is not type(self):
             raise ConfigError(f"cannot merge a {other.name!r} state into a {self.name!r} protocol")
+        if isinstance(other, Protocol) and other.options != self.options:
+            raise ConfigError(f"cannot merge a {self.name} state built with {other.options} into one built with "
+                              f"{self.options}")
         for name, state in groups.items():
             if set(state) != set(self.FIELDS):
                 raise ConfigError(f"state group {name!r} has fields {sorted(state)}, expected "
@@ -92,10 +107,10 @@ class Protocol(ABC):
         """Metrics of the ``all`` group, ``by_category`` metrics and the raw ``state``.
 
         Returns:
-            ``{"protocol", "unit": "percent", <metric>: value, "count", "undefined": {metric: why},
+            ``{"protocol", "unit": "percent", "options", <metric>: value, "count", "undefined": {metric: why},
             "by_category": {category: {<metric>: value, "count", "undefined"}}, "state": {...}}``
         """
-        result: dict[str, Any] = {"protocol": self.name, "unit": "percent"}
+        result: dict[str, Any] = {"protocol": self.name, "unit": "percent", "options": self.options}
         result.update(self._group_result(self.groups.get(ALL, self._zero())))
         result["by_category"] = {name: self._group_result(state)
                                  for name, state in sorted(self.groups.items()) if name != ALL}

@@ -12,7 +12,7 @@ all-reduced, so ``avg`` is ``sum / count``), ``ciou`` = 100·I_sum/(U_sum+1e-10)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from groundv.eval.counts import item_counts
 from groundv.eval.protocol import Metrics, Protocol, State
@@ -66,19 +66,11 @@ class PsalmProtocol(Protocol):
     name = "psalm"
     FIELDS = FIELDS
     COUNT = "count"
+    increments = staticmethod(psalm_increments)
     UNDEFINED: ClassVar[Mapping[str, str]] = {
         "giou": "no samples (PSALM divides by the meter's count)",
         "ciou": "no samples (PSALM's meters would hold a scalar and fail on [1])",
     }
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The options this protocol was built with (none)."""
-        return {}
-
-    def score(self, item: Item, prediction: Prediction) -> State:
-        """See :func:`psalm_increments`."""
-        return psalm_increments(item, prediction)
 
     def metrics(self, state: Mapping[str, int | float]) -> Metrics:
         """PSALM's final ratios in percent; None with no samples."""
@@ -90,8 +82,3 @@ class PsalmProtocol(Protocol):
         return {"giou": 100.0 * (state["iou_sum"] / count),
                 "ciou": 100.0 * (state["I_sum"] / (state["U_sum"] + 1e-10))}
 
-    def compute(self) -> dict[str, Any]:
-        """:meth:`Protocol.compute`, plus the ``options`` the numbers were computed with."""
-        result = super().compute()
-        result["options"] = self.options
-        return result
