@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 import orjson
@@ -36,7 +36,7 @@ from PIL import Image
 
 from groundv import masks
 from groundv.errors import InputError
-from groundv.eval.records import Item, Prediction, read_jsonl
+from groundv.eval.records import Item, Prediction, read_jsonl, record_id, scan_jsonl
 
 __all__ = ["Locator", "Matching", "PredictionLoader", "Predictions", "match", "read_predictions"]
 
@@ -45,15 +45,6 @@ Locator = tuple[int, int] | str
 
 _HINT_MISSING = ("pass --allow-missing (allow_missing=True) to count a missing prediction as an empty mask "
                  "that does not reject")
-
-
-def _record_id(obj: Any, file: Path, where: str) -> str:
-    if not isinstance(obj, dict):
-        raise InputError("a prediction must be a JSON object", file=file, where=where)
-    value = obj.get("id")
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InputError("'id' must be a string or an integer", file=file, where=where)
-    return str(value)
 
 
 def _hw(size: tuple[int, int]) -> str:
@@ -93,23 +84,14 @@ class Predictions:
 
     def _index_jsonl(self) -> dict[str, Locator]:
         index: dict[str, Locator] = {}
-        offset = 0
-        with self.path.open("rb") as handle:
-            for number, line in enumerate(handle, 1):
-                start, offset = offset, offset + len(line)
-                if not line.strip():
-                    continue
-                where = f"line {number}"
-                try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise InputError(f"not valid JSON: {exc.msg}", file=self.path, where=where) from None
-                pred_id = _record_id(obj, self.path, where)
-                first = index.get(pred_id)
-                if isinstance(first, tuple):
-                    raise InputError(f"duplicate prediction id {pred_id!r} (first on line {first[1]})",
-                                     file=self.path, where=f"{where}: prediction {pred_id}")
-                index[pred_id] = (start, number)
+        for number, start, obj in scan_jsonl(self.path, "predictions"):
+            where = f"line {number}"
+            pred_id = record_id(obj, file=self.path, where=where, what="prediction")
+            first = index.get(pred_id)
+            if isinstance(first, tuple):
+                raise InputError(f"duplicate prediction id {pred_id!r} (first on line {first[1]})",
+                                 file=self.path, where=f"{where}: prediction {pred_id}")
+            index[pred_id] = (start, number)
         return index
 
     def _index_pngs(self) -> dict[str, Locator]:

@@ -25,7 +25,7 @@ from groundv import masks
 from groundv.errors import InputError, MaskError
 from groundv.masks import RLE
 
-__all__ = ["Item", "Prediction", "read_items", "read_jsonl", "write_jsonl"]
+__all__ = ["Item", "Prediction", "read_items", "read_jsonl", "record_id", "scan_jsonl", "write_jsonl"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +70,7 @@ class Item:
         Raises:
             InputError: a field is missing or of the wrong type, or a mask is malformed.
         """
-        if not isinstance(obj, dict):
-            raise InputError("an item must be a JSON object", file=file, where=where)
-        item_id = _id(obj, file, where)
+        item_id = record_id(obj, file=file, where=where, what="item")
         where = f"{where}: item {item_id}" if where else f"item {item_id}"
         image = obj.get("image")
         if not isinstance(image, dict):
@@ -128,21 +126,12 @@ class Prediction:
         Raises:
             InputError: a field is missing or of the wrong type, or the mask is malformed.
         """
-        if not isinstance(obj, dict):
-            raise InputError("a prediction must be a JSON object", file=file, where=where)
-        pred_id = _id(obj, file, where)
+        pred_id = record_id(obj, file=file, where=where, what="prediction")
         where = f"{where}: prediction {pred_id}" if where else f"prediction {pred_id}"
         no_target = obj.get("no_target")
         if no_target is not None and not isinstance(no_target, bool):
             raise InputError("'no_target' must be true, false or absent", file=file, where=where)
         return cls(pred_id, _rle(obj.get("mask"), "mask", file, where, check_runs), no_target)
-
-
-def _id(obj: dict[str, Any], file: str | Path | None, where: str | None) -> str:
-    value = obj.get("id")
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InputError("'id' must be a string or an integer", file=file, where=where)
-    return str(value)
 
 
 def _hw(rle: RLE) -> str:
@@ -165,8 +154,10 @@ def _rle(value: Any, field: str, file: str | Path | None, where: str, check_runs
         raise InputError(f"'{field}': {err.reason}", file=file, where=where) from None
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line number, decoded object)`` for each non-blank line of a JSON-lines file.
+def scan_jsonl(path: str | Path, what: str = "records") -> Iterator[tuple[int, int, Any]]:
+    """Yield ``(line number, byte offset, decoded object)`` for each non-blank line of a JSON-lines file.
+
+    The offsets let a reader index a large file and come back to one line later.
 
     Raises:
         InputError: the file is missing or a line is not JSON (names the line).
@@ -177,15 +168,41 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
     except IsADirectoryError:
-        raise InputError("expected a JSON-lines file, got a directory", file=path) from None
+        raise InputError(f"expected a JSON-lines file of {what}, got a directory", file=path) from None
+    offset = 0
     with handle:
         for number, line in enumerate(handle, 1):
+            start, offset = offset, offset + len(line)
             if not line.strip():
                 continue
             try:
-                yield number, orjson.loads(line)
+                yield number, start, orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise InputError(f"not valid JSON: {exc.msg}", file=path, where=f"line {number}") from None
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line number, decoded object)`` for each non-blank line of a JSON-lines file.
+
+    Raises:
+        InputError: the file is missing or a line is not JSON (names the line).
+    """
+    for number, _, obj in scan_jsonl(path):
+        yield number, obj
+
+
+def record_id(obj: Any, *, file: str | Path | None, where: str | None, what: str = "record") -> str:
+    """The ``id`` of a decoded item or prediction, as a string.
+
+    Raises:
+        InputError: not an object, or an id that is neither a string nor an integer.
+    """
+    if not isinstance(obj, dict):
+        raise InputError(f"a {what} must be a JSON object", file=file, where=where)
+    value = obj.get("id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError("'id' must be a string or an integer", file=file, where=where)
+    return str(value)
 
 
 def read_items(path: str | Path) -> Iterator[Item]:

@@ -46,7 +46,7 @@ from groundv.errors import ConfigError, InputError
 from groundv.eval import PROTOCOLS, get_protocol
 from groundv.eval.predictions import Locator, PredictionLoader, Predictions, missing_prediction, prediction_error
 from groundv.eval.protocol import Protocol
-from groundv.eval.records import Item, Prediction
+from groundv.eval.records import Item, Prediction, record_id, scan_jsonl
 
 __all__ = ["CHUNK", "EvalResult", "ItemScore", "evaluate", "item_iou", "metric_names", "protocol_options", "retained"]
 
@@ -199,34 +199,16 @@ def _index_items(path: Path) -> _Index:
     lines: list[int] = []
     ids: list[str] = []
     first: dict[str, int] = {}
-    offset = 0
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("expected a JSON-lines file of items, got a directory", file=path) from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            start, offset = offset, offset + len(line)
-            if not line.strip():
-                continue
-            where = f"line {number}"
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", file=path, where=where) from None
-            value = obj.get("id") if isinstance(obj, dict) else None
-            if isinstance(value, bool) or not isinstance(value, str | int):
-                raise InputError("'id' must be a string or an integer", file=path, where=where)
-            item_id = str(value)
-            if item_id in first:
-                raise InputError(f"duplicate item id {item_id!r} (first on line {first[item_id]})", file=path,
-                                 where=where)
-            first[item_id] = number
-            offsets.append(start)
-            lines.append(number)
-            ids.append(item_id)
+    for number, start, obj in scan_jsonl(path, "items"):
+        where = f"line {number}"
+        item_id = record_id(obj, file=path, where=where, what="item")
+        if item_id in first:
+            raise InputError(f"duplicate item id {item_id!r} (first on line {first[item_id]})", file=path,
+                             where=where)
+        first[item_id] = number
+        offsets.append(start)
+        lines.append(number)
+        ids.append(item_id)
     return _Index(path, offsets, lines, ids)
 
 
