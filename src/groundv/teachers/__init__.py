@@ -1,0 +1,5 @@
+"""Teachers word plans: ``rules`` (offline templates); LLM teachers plug in behind the same interface."""
+
+from groundv.teachers.base import Teacher, TeacherOutput
+
+__all__ = ["Teacher", "TeacherOutput"]
