@@ -160,3 +160,11 @@ def test_negative_attribute_is_checked_with_the_planners_colours() -> None:
     green_chair = Plan("negative", "attribute", (), {"category": "chair", "attribute": "color", "value": "green",
                                                      "present_values": ["purple"]})
     assert validate(scene, green_chair, _out(), teacher=TEACHER, scene_facts=facts).ok
+
+
+def test_reasoning_may_target_parts() -> None:
+    plan = Plan("reasoning", "affordance", (10, 11), {"affordance": "to hold", "categories": ["mug:handle"],
+                                                      "explanation": "a handle is something to hold"})
+    verdict = validate(_scene(), plan, _out((10, 11), "Segment something to hold.", "The handles."),
+                       teacher=TEACHER)
+    assert verdict.ok, verdict.detail

@@ -12,7 +12,8 @@ reason                 rejected when
                        plan) names none
 ``unknown_target``     a target id is not a region of the scene
 ``crowd_target``       a target is a crowd region (a group, never a target of its own)
-``wrong_kind``         ``part`` targets must all be part regions; every other category's targets
+``wrong_kind``         ``part`` targets must all be part regions; ``reasoning`` may target objects
+                       or parts (a seat is something to sit on); every other category's targets
                        must be objects or stuff, never parts
 ``targets_disagree``   the answer's target ids differ from the plan's (compared as sets)
 ``too_few_targets``    ``multi_object`` (and ``part``/``all``) with fewer than 2 targets
@@ -232,6 +233,9 @@ def validate(scene: Scene, plan: Plan, output: TeacherOutput, *, teacher: Mappin
     if plan.category == "part":
         wrong = [(r.id, r.kind) for r in regions if r.kind != "part"]
         want = "part"
+    elif plan.category == "reasoning":
+        wrong = []
+        want = "any"
     else:
         wrong = [(r.id, r.kind) for r in regions if r.kind == "part"]
         want = "object or stuff"

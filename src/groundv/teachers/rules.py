@@ -294,7 +294,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         "response": (
             "Sure — at the category level, here {be} {all_n} {cs}.",
             "I've highlighted every {c} in the image — {n_cs} in total.",
-            "All the {cs} are segmented as one category: {n_cs}.",
+            "The {c} category is segmented as a whole: {n_cs}.",
             "Here is the whole {c} category: {n_cs}.",
         ),
     },
