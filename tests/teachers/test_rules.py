@@ -163,3 +163,13 @@ def test_helpers() -> None:
         "an apple", "an umbrella", "a uniform", "an hour", "a mug"]
     assert join(["a", "b", "c"]) == "a, b and c" and join(["a"]) == "a" and join(["a", "b"], "or") == "a or b"
     assert number_word(3) == "three" and number_word(40) == "40"
+
+
+def test_category_level_for_a_single_instance_reads_singular() -> None:
+    plan = Plan("multi_granularity", "category", (3,), {"category": "chair", "count": 1, "level": "category"},
+                level="category")
+    responses = {RulesTeacher().respond(_scene(), plan, np.random.default_rng(seed)).response for seed in range(80)}
+    assert len(responses) >= 3
+    for text in responses:
+        assert "chair are" not in text, text
+        assert not re.search(r"\b(all|both) (the )?chairs?\b", text.lower()), text
