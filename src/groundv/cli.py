@@ -207,17 +207,20 @@ def _write_toyworld(out_dir: Path, scenes: int, seed: int) -> Path:
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Where results go.")] = Path("out/demo"),
     scenes: Annotated[int, typer.Option(min=1, help="Toy-world scenes to generate.")] = 60,
-    seed: Annotated[int, typer.Option(help="Seed of the toy world.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the toy world and of generation.")] = 0,
 ) -> None:
     """Run the whole pipeline that exists so far on the built-in toy world and say where results are.
 
-    Today: render the toy world, read it back as COCO + PACO-style annotations, summarise it, show
-    what the offline teacher knows about the busiest scene and draw it with every region outlined.
+    Render the toy world, read it back as COCO + PACO-style annotations, summarise it, show what the
+    offline teacher knows about the busiest scene, generate a dataset of all five categories with the
+    rules teacher, print its statistics and draw one sample of each category.
 
     Example: groundv demo --out out/demo
     """
+    from groundv.generate import generate
     from groundv.render import save_render
     from groundv.sources.toyworld import ToyWorldSource
+    from groundv.store import iter_samples
 
     world = _write_toyworld(out_dir / "toyworld", scenes, seed)
     source = ToyWorldSource(world)
@@ -235,9 +238,37 @@ def demo_cmd(
     overlay = save_render(scene, out_dir / "renders" / f"scene-{scene.image_id}.png")
     out.print(_summary_table(f"toy world ({scenes} scenes, seed {seed})", summary, source))
     out.print(_facts_table(scene))
+
+    dataset = out_dir / "dataset"
+    info = {"format": "toyworld", "path": str(world.resolve()), "images": str((world / "images").resolve()),
+            "scenes": scenes, "world_seed": seed}
+    with _progress() as bar:
+        task = bar.add_task("generating (rules teacher)", total=len(source))
+        manifest = generate(source, dataset, seed=seed, source_info=info, force=True,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    for table in _stats_tables(manifest, dataset):
+        out.print(table)
+    first: dict[str, dict[str, Any]] = {}
+    for sample in iter_samples(dataset):
+        first.setdefault(sample["category"], sample)
+    drawn = []
+    for category, sample in first.items():
+        path = out_dir / "samples" / f"{category}.png"
+        _render_sample(sample, manifest, dataset).save(_parent(path))
+        drawn.append((category, sample["id"], path))
+
     out.print(f"\n[bold]Results[/] in {out_dir}/")
     out.print(f"  toy world (images, instances.json, parts.json): {world}")
     out.print(f"  image {scene.image_id}, every region outlined and labelled: {overlay}")
+    out.print(f"  dataset ({manifest.samples:,} samples, {manifest.rejected:,} rejections): {dataset}")
+    for category, sample_id, path in drawn:
+        out.print(f"  a {category} sample ({sample_id}): {path}", soft_wrap=True)
+    out.print(f"  look again with: groundv stats {dataset}")
+
+
+def _parent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _facts_table(scene: Any) -> Table:
@@ -444,6 +475,295 @@ def _retained_table(result: Any) -> Table:
         table.add_row(metric_label(key), _pct(result.metrics.get(key)), _pct(result.blind.get(key)),
                       "–" if value is None else f"{value:.3f}")
     return table
+
+
+def _dataset_source(source: str | None, path: Path | None, world: Path | None, scenes: int | None,
+                    out_dir: Path, seed: int, images: Path | None, parts: list[Path] | None,
+                    masks: Path | None, exclude_refs: list[Path] | None,
+                    skip_bad: bool) -> tuple[Source, dict[str, Any]]:
+    """Open the source that --source / --world / --scenes names, and describe it for the manifest."""
+    given = [flag for flag, value in (("--source", source), ("--world", world), ("--scenes", scenes))
+             if value is not None]
+    if len(given) != 1:
+        raise ConfigError("name exactly one source: --source FORMAT PATH, --world DIR or --scenes N"
+                          + (f" (got {' and '.join(given)})" if given else ""),
+                          hint="e.g. groundv generate --scenes 200 --out ds, or --source coco instances.json "
+                               "--images train2017 --out ds")
+    if source is None and (images or parts or masks or exclude_refs or skip_bad or path):
+        raise ConfigError("PATH, --images, --parts, --masks, --exclude-refs and --skip-bad go with --source",
+                          hint="use --source FORMAT PATH for a source in another format")
+    from groundv.sources.toyworld import ToyWorldSource
+
+    if world is not None:
+        return ToyWorldSource(world), {"format": "toyworld", "path": str(world.resolve()),
+                                       "images": str((world / "images").resolve())}
+    if scenes is not None:
+        # Checked before the world is rendered into it, so a wrong --out is refused at once.
+        _check_out(out_dir)
+        folder = out_dir / "toyworld"
+        if not (folder / "instances.json").is_file():
+            _write_toyworld(folder, scenes, seed)
+        # Relative to the dataset: the dataset and its world move together.
+        return ToyWorldSource(folder), {"format": "toyworld", "path": "toyworld", "images": "toyworld/images",
+                                        "scenes": scenes, "world_seed": seed}
+    if path is None:
+        raise ConfigError(f"--source {source} needs the PATH of its annotations",
+                          hint=f"e.g. groundv generate --source {source} ANNOTATIONS --images IMAGES --out DIR")
+    opened = _open(str(source), path, images, parts, masks, exclude_refs, skip_bad)
+
+    def resolved(p: Path | None) -> str | None:
+        return str(p.resolve()) if p is not None else None
+
+    info: dict[str, Any] = {"format": source, "path": resolved(path), "images": resolved(images),
+                            "parts": [resolved(p) for p in parts or ()], "masks": resolved(masks),
+                            "exclude_refs": [resolved(p) for p in exclude_refs or ()], "skip_bad": skip_bad}
+    return opened, info
+
+
+def _check_out(out_dir: Path) -> None:
+    from groundv.store import MANIFEST
+
+    if out_dir.is_dir() and not (out_dir / MANIFEST).is_file():
+        others = sorted(p.name for p in out_dir.iterdir() if p.name != "toyworld")
+        if others:
+            raise ConfigError(f"{out_dir} is not empty and is not a groundv dataset",
+                              hint="choose an empty or new folder for --out")
+
+
+@app.command("generate")
+@_handles_errors
+def generate_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="The dataset folder to write (or resume).")],
+    path: Annotated[Path | None, typer.Argument(help="With --source: the format's annotation file or folder.")
+                    ] = None,
+    source: Annotated[str | None, typer.Option("--source", metavar="FORMAT",
+                                               help="A format from 'groundv sources'.")] = None,
+    world: Annotated[Path | None, typer.Option("--world", help="A toy world written by 'groundv toyworld'.")
+                     ] = None,
+    scenes: Annotated[int | None, typer.Option("--scenes", min=1,
+                                               help="Render a toy world of N scenes into OUT/toyworld/.")] = None,
+    images: Annotated[Path | None, typer.Option(help="Folder holding the images.")] = None,
+    parts: Annotated[list[Path] | None, typer.Option(help="PACO-style part file(s) to attach (coco, custom).")
+                     ] = None,
+    masks: Annotated[Path | None, typer.Option(help="Folder of panoptic PNGs (panoptic).")] = None,
+    exclude_refs: Annotated[list[Path] | None, typer.Option(
+        help="RefCOCO/+/g refs(*).p or gRefCOCO grefs(unc).json: leave out their val/test images.")] = None,
+    skip_bad: Annotated[bool, typer.Option(help="Skip and count bad records instead of stopping.")] = False,
+    teacher: Annotated[str, typer.Option(help="Who words the plans: rules (offline).")] = "rules",
+    categories: Annotated[str, typer.Option(
+        help="'all' or a comma-separated list of negative, multi_object, reasoning, multi_granularity, part.")
+    ] = "all",
+    limit: Annotated[int | None, typer.Option(min=0, help="Only the first N scenes.")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed and input, same files.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Processes (same files for any number).")] = 1,
+    plans_per_unit: Annotated[int, typer.Option(min=1, help="The most samples per image and category.")] = 3,
+    force: Annotated[bool, typer.Option("--force", help="Start an existing dataset in --out over.")] = False,
+) -> None:
+    """Generate instruction→mask samples: plan targets, word them with a teacher, validate, write a dataset.
+
+    A folder made with the same settings is resumed (finished images are skipped); --force starts over.
+
+    Example: groundv generate --source coco instances_train2017.json --images train2017 --out ds --workers 8
+    """
+    from groundv.generate import generate, parse_categories
+
+    cats = parse_categories(categories)
+    src, info = _dataset_source(source, path, world, scenes, out_dir, seed, images, parts, masks,
+                                exclude_refs, skip_bad)
+    with _progress() as bar:
+        task = bar.add_task(f"generating ({teacher} teacher)", total=len(src))
+        manifest = generate(src, out_dir, teacher=teacher, categories=cats, seed=seed, limit=limit,
+                            workers=workers, plans_per_unit=plans_per_unit, force=force, source_info=info,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    for table in _stats_tables(manifest, out_dir):
+        out.print(table)
+    out.print(f"wrote {manifest.samples:,} samples and {manifest.rejected:,} rejections to [bold]{out_dir}[/]")
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _stats_tables(manifest: Any, directory: Path) -> list[Table]:
+    data = manifest.to_json()
+    settings = data["settings"]
+    overview = Table(title=f"Dataset {directory}", show_header=False)
+    overview.add_column(style="bold")
+    overview.add_column()
+    src = settings["source"]
+    overview.add_row("source", f"{src.get('format')}: {src.get('path') or ', '.join(src.get('files', []))}")
+    teacher = settings["teacher"]
+    overview.add_row("teacher", f"{teacher['name']}" + (f" ({teacher['model']})" if teacher.get("model") else ""))
+    overview.add_row("seed", str(settings["seed"]))
+    overview.add_row("status", str(data.get("status")))
+    overview.add_row("images", f"{data.get('images', 0):,}")
+    overview.add_row("samples", f"{data.get('samples', 0):,}")
+    overview.add_row("rejections", f"{data.get('rejected', 0):,}")
+    overview.add_row("groundv", str(data.get("groundv_version")))
+    tables = [overview]
+
+    prompts = teacher.get("prompt_versions", {})
+    overview.add_row("prompts", ", ".join(f"{c} {v}" for c, v in prompts.items()) or "-")
+    per = Table(title="By category")
+    for column in ("category", "samples", "rejected", "accepted", "not planned"):
+        per.add_column(column, justify="left" if column == "category" else "right")
+    sub = Table(title="Samples by subtype")
+    for column in ("category", "subtype", "samples"):
+        sub.add_column(column, justify="right" if column == "samples" else "left")
+    by_category = data.get("by_category", {})
+    order = [c for c in settings.get("categories", []) if c in by_category]
+    for name in order + sorted(set(by_category) - set(order)):
+        c = by_category[name]
+        per.add_row(name, f"{c['samples']:,}", f"{c['rejected']:,}", _rate(c["acceptance_rate"]),
+                    f"{c['unsupported']:,}")
+        for i, (subtype, n) in enumerate(sorted(c["subtypes"].items())):
+            sub.add_row(name if i == 0 else "", subtype, f"{n:,}", end_section=i == len(c["subtypes"]) - 1)
+    tables += [per, sub]
+    if data.get("rejections"):
+        rej = Table(title="Rejections by reason")
+        rej.add_column("reason")
+        rej.add_column("count", justify="right")
+        for reason, n in sorted(data["rejections"].items(), key=lambda kv: (-kv[1], kv[0])):
+            rej.add_row(reason, f"{n:,}")
+        tables.append(rej)
+    if data.get("unsupported"):
+        uns = Table(title="Categories not planned, and why")
+        for column in ("category", "reason", "images"):
+            uns.add_column(column, justify="right" if column == "images" else "left")
+        for category, reasons in data["unsupported"].items():
+            for reason, n in sorted(reasons.items()):
+                uns.add_row(category, reason, f"{n:,}")
+        tables.append(uns)
+    return tables
+
+
+@app.command("stats")
+@_handles_errors
+def stats_cmd(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A dataset folder from 'groundv generate'.")],
+) -> None:
+    """Print a dataset's manifest: samples per category and subtype, rejections, unsupported categories.
+
+    Example: groundv stats ds
+    """
+    from groundv.store import read_manifest
+
+    for table in _stats_tables(read_manifest(directory), directory):
+        out.print(table)
+
+
+def _image_for(sample: dict[str, Any], manifest: Any, directory: Path) -> Any:
+    """The sample's picture, from the images folder the manifest names (grey when it cannot be found)."""
+    from groundv.render import load_image
+    from groundv.scene import Scene
+
+    image = sample["image"]
+    folder = manifest.settings["source"].get("images")
+    path = None
+    if folder:
+        root = Path(folder) if Path(folder).is_absolute() else directory / folder
+        for candidate in (root / image["file_name"], root / Path(image["file_name"]).name):
+            if candidate.is_file():
+                path = candidate
+                break
+    scene = Scene(image_id=image["id"], file_name=image["file_name"], width=image["width"],
+                  height=image["height"], source=image.get("source", "?"), path=path)
+    return load_image(scene)
+
+
+def _wrap(text: str, font: Any, width: int) -> list[str]:
+    """Greedy word wrap to ``width`` pixels in ``font``."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _font(name: str, size: int) -> Any:
+    """A system TrueType font (DejaVu covers dashes and accents), else Pillow's built-in one."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype(name, size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def _render_sample(sample: dict[str, Any], manifest: Any, directory: Path) -> Any:
+    """The picture with the target filled and outlined, and the sample's words in a caption below it."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+    from scipy import ndimage
+
+    from groundv import masks as masklib
+
+    picture = _image_for(sample, manifest, directory).convert("RGB")
+    bitmap = masklib.decode(sample["mask"]).astype(bool)
+    zoom = max(1, min(4, -(-720 // picture.width)))
+    if zoom > 1:
+        picture = picture.resize((picture.width * zoom, picture.height * zoom), Image.Resampling.LANCZOS)
+        bitmap = bitmap.repeat(zoom, axis=0).repeat(zoom, axis=1)
+    pixels = np.asarray(picture).astype(np.float32)
+    colour = np.array((0, 200, 255), dtype=np.float32)
+    if bitmap.any():
+        pixels[~bitmap] *= 0.5  # dim the rest so the target stands out in its own colours
+        pixels[bitmap] = 0.75 * pixels[bitmap] + 0.25 * colour
+        width = max(2, picture.width // 320)
+        edge = bitmap & ~ndimage.binary_erosion(bitmap, iterations=width)
+        pixels[edge] = (255, 255, 0)
+    picture = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+
+    size = max(14, picture.width // 45)
+    font, bold = _font("DejaVuSans.ttf", size), _font("DejaVuSans-Bold.ttf", size + 1)
+    subtype = sample.get("subtype") or sample.get("plan", {}).get("subtype")
+    targets = "no target (empty mask)" if sample.get("no_target") else \
+        f"targets: {', '.join(str(t) for t in sample.get('target_ids', []))}"
+    blocks: list[tuple[str, Any, tuple[int, int, int]]] = [
+        (f"{sample['category']}" + (f" / {subtype}" if subtype else "") + f"   ·   {targets}", bold, (120, 210, 255)),
+        (f"Instruction: {sample['instruction']}", font, (255, 255, 255)),
+        (f"Response: {sample['response']}", font, (210, 210, 210)),
+        (f"{sample['id']}   ·   image {sample['image']['id']}   ·   teacher {sample['teacher'].get('name')}",
+         font, (150, 150, 150)),
+    ]
+    lines = [(line, f, c) for text, f, c in blocks for line in _wrap(text, f, picture.width - 2 * size)]
+    line_h = int(size * 1.45)
+    pad = size
+    canvas = Image.new("RGB", (picture.width, picture.height + 2 * pad + line_h * len(lines)), (24, 24, 28))
+    canvas.paste(picture, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    y = picture.height + pad
+    for line, f, c in lines:
+        draw.text((pad, y), line, font=f, fill=c)
+        y += line_h
+    return canvas
+
+
+@app.command("show")
+@_handles_errors
+def show_cmd(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A dataset folder from 'groundv generate'.")],
+    sample_id: Annotated[str, typer.Option("--id", help="The sample's id (the 'id' field of samples-*.jsonl).")],
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", help="PNG to write (default DIR/show/<id>.png).")] = None,
+) -> None:
+    """Draw one sample: its image with the target mask filled and outlined, and its words below.
+
+    Example: groundv show ds --id a1b2c3d4e5f6 --out sample.png
+    """
+    from groundv.store import iter_samples, read_manifest
+
+    manifest = read_manifest(directory)
+    found = next((s for s in iter_samples(directory) if s["id"] == sample_id), None)
+    if found is None:
+        raise ConfigError(f"no sample with id {sample_id!r} in {directory}",
+                          hint=f"ids are the 'id' fields of {directory}/samples-*.jsonl")
+    target = out_path or directory / "show" / f"{sample_id}.png"
+    _render_sample(found, manifest, directory).save(_parent(target))
+    out.print(f"{found['category']}: {escape(found['instruction'])}", highlight=False)
+    out.print(f"drew [bold]{target}[/]")
 
 
 def main() -> None:

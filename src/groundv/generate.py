@@ -1,0 +1,264 @@
+"""Generate a dataset: scenes → plans → teacher → validator → the dataset directory.
+
+For each scene (in source order) and each requested category — one **work unit** — the category's
+planner says whether it can plan the scene at all (``unsupported``: counted in the manifest with its
+reason), then chooses up to ``plans_per_unit`` plans; the teacher words each plan and the validator
+checks the wording against the scene. Accepted plans become samples with stable ids, rejected ones
+rejection records with their reason code. :mod:`groundv.store` writes both and makes the run resumable.
+
+Determinism: a unit's random generator is seeded from ``(seed, image_id, category)`` through SHA-256
+(never Python's ``hash``), so a unit plans the same whatever ran before it, in any process. With
+``workers > 1`` scenes are planned in a pool of spawned processes and written by the parent in source
+order: the files are byte-identical to ``workers=1``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groundv.errors import ConfigError
+from groundv.scene import Scene
+from groundv.sources import Source
+from groundv.store import Dataset, Manifest, UnitResult
+from groundv.tasks.plan import CATEGORIES, Plan, Planner
+from groundv.teachers.base import Teacher
+
+__all__ = ["TEACHERS", "generate", "make_teacher", "parse_categories", "unit_rng"]
+
+#: teacher names ``generate`` accepts (the LLM teachers arrive with the engine)
+TEACHERS: tuple[str, ...] = ("rules",)
+
+
+def unit_rng(seed: int, image_id: int | str, category: str) -> np.random.Generator:
+    """The work unit's generator: same (seed, image id, category) ⇒ same stream, in any process.
+
+    Example:
+        >>> unit_rng(0, 7, "part").integers(1000) == unit_rng(0, 7, "part").integers(1000)
+        True
+    """
+    key = f"{type(image_id).__name__}:{image_id}\x00{category}".encode()
+    words = np.frombuffer(hashlib.sha256(key).digest()[:16], dtype="<u4")
+    return np.random.default_rng([int(seed), *(int(w) for w in words)])
+
+
+def parse_categories(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"all"`` or comma-separated category names → the categories, in the paper's order.
+
+    Raises:
+        ConfigError: an unknown category or none at all.
+    """
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
+    if names == ["all"]:
+        return tuple(CATEGORIES)
+    unknown = [n for n in names if n not in CATEGORIES]
+    if unknown or not names:
+        raise ConfigError(f"unknown categories: {', '.join(unknown) or '(none given)'}",
+                          hint=f"use 'all' or a comma-separated list of: {', '.join(CATEGORIES)}")
+    return tuple(c for c in CATEGORIES if c in names)
+
+
+def make_teacher(name: str) -> Teacher:
+    """The teacher called ``name``.
+
+    Raises:
+        ConfigError: an unknown teacher name.
+    """
+    if name == "rules":
+        from groundv.teachers.rules import RulesTeacher
+
+        return RulesTeacher()
+    raise ConfigError(f"unknown teacher {name!r}", hint=f"choose one of: {', '.join(TEACHERS)}")
+
+
+@dataclass
+class _Worker:
+    """Everything a process needs to turn a scene into unit results."""
+
+    teacher: Teacher
+    planners: dict[str, Planner]
+    seed: int
+    plans_per_unit: int
+
+    @classmethod
+    def build(cls, teacher: str, categories: Sequence[str], seed: int, plans_per_unit: int) -> _Worker:
+        from groundv.tasks.registry import get_planner
+
+        return cls(make_teacher(teacher), {c: get_planner(c) for c in categories}, seed, plans_per_unit)
+
+    def teacher_info(self, category: str) -> dict[str, Any]:
+        return {"name": self.teacher.name, "model": self.teacher.model,
+                "prompt_version": self.planners[category].prompt_version}
+
+    def run(self, scene: Scene, categories: Sequence[str], seen: Iterable[str] = ()) -> list[UnitResult]:
+        """The unit results of ``scene`` for ``categories`` (in that order), dedup shared per image."""
+        from groundv.render import load_image
+        from groundv.tasks.validate import normalise, validate
+
+        pixels = np.asarray(load_image(scene)) if scene.path is not None else None
+        # validate's duplicate key; ``seen`` holds instructions accepted before a resume
+        seen_set = {f"{scene.source}\x00{scene.image_id}\x00{normalise(text)}" for text in seen}
+        results = []
+        for category in categories:
+            planner = self.planners[category]
+            unit = UnitResult(scene.image_id, category)
+            results.append(unit)
+            why = planner.unsupported(scene)
+            if why is not None:
+                unit.unsupported = why
+                continue
+            rng = unit_rng(self.seed, scene.image_id, category)
+            plans = planner.plan(scene, rng, pixels=pixels, limit=self.plans_per_unit)
+            teacher = self.teacher_info(category)
+            for index, plan in enumerate(plans):
+                output = self.teacher.respond(scene, plan, rng)
+                verdict = validate(scene, plan, output, teacher=teacher, seen=seen_set, index=index,
+                                   provenance={"seed": self.seed})
+                if verdict.ok and verdict.sample is not None:
+                    unit.samples.append(verdict.sample.to_json())
+                    unit.subtypes[plan.subtype] += 1
+                else:
+                    unit.rejections.append(_rejection(scene, plan, output, verdict))
+        return results
+
+
+def _rejection(scene: Scene, plan: Plan, output: Any, verdict: Any) -> dict[str, Any]:
+    return {"reason": verdict.reason, "detail": verdict.detail,
+            "image": {"id": scene.image_id, "file_name": scene.file_name, "width": scene.width,
+                      "height": scene.height, "source": scene.source},
+            "category": plan.category, "subtype": plan.subtype, "plan": plan.to_json(),
+            "instruction": getattr(output, "instruction", None), "response": getattr(output, "response", None),
+            "target_ids": list(getattr(output, "target_ids", ()) or ()), "raw": getattr(output, "raw", None)}
+
+
+# -- process pool -----------------------------------------------------------------------------------
+
+_WORKER: _Worker | None = None
+
+
+def _init_worker(teacher: str, categories: Sequence[str], seed: int, plans_per_unit: int) -> None:
+    global _WORKER
+    _WORKER = _Worker.build(teacher, categories, seed, plans_per_unit)
+
+
+def _run_in_worker(scene: Scene, categories: Sequence[str], seen: Sequence[str]) -> list[UnitResult]:
+    if _WORKER is None:  # pragma: no cover - the initializer always ran
+        raise RuntimeError("worker not initialised")
+    return _WORKER.run(scene, categories, seen)
+
+
+def _source_info(source: Source) -> dict[str, Any]:
+    files = [str(Path(f).resolve()) for f in getattr(source, "files", ())]
+    images = getattr(source, "images", None)
+    return {"format": source.name, "files": files, "images": str(Path(images).resolve()) if images else None}
+
+
+def generate(
+    source: Source,
+    out_dir: str | Path,
+    *,
+    teacher: str = "rules",
+    categories: Sequence[str] = CATEGORIES,
+    seed: int = 0,
+    limit: int | None = None,
+    workers: int = 1,
+    plans_per_unit: int = 3,
+    force: bool = False,
+    source_info: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Manifest:
+    """Generate grounding samples from ``source`` into the dataset directory ``out_dir``.
+
+    A folder written with the same settings is resumed: finished units are skipped, unfinished ones
+    redone. The same input and seed give byte-identical files, for any ``workers``.
+
+    Args:
+        source: the scenes.
+        out_dir: the dataset directory (see :mod:`groundv.store`).
+        teacher: a name from :data:`TEACHERS`.
+        categories: categories to generate, any of :data:`~groundv.tasks.plan.CATEGORIES`.
+        seed: seeds every unit's generator together with its image id and category.
+        limit: only the first ``limit`` scenes of the source.
+        workers: processes planning scenes (1: in this process).
+        plans_per_unit: the most plans per (image, category).
+        force: start an existing dataset in ``out_dir`` over.
+        source_info: how the source was opened (format, paths, options), recorded in the manifest and
+            compared on resume; default: its format and files.
+        progress: called after each scene with (scenes done, scenes in total).
+
+    Returns:
+        The final manifest.
+
+    Raises:
+        ConfigError: bad settings, or ``out_dir`` holds something else (see :class:`~groundv.store.Dataset`).
+        InputError: bad source data (from the source or an image file).
+    """
+    categories = parse_categories(list(categories))
+    if workers < 1:
+        raise ConfigError(f"workers must be ≥ 1, got {workers}")
+    if plans_per_unit < 1:
+        raise ConfigError(f"plans per unit must be ≥ 1, got {plans_per_unit}")
+    if limit is not None and limit < 0:
+        raise ConfigError(f"limit must be ≥ 0, got {limit}")
+    local = _Worker.build(teacher, categories, seed, plans_per_unit)
+    settings = {
+        "source": dict(source_info) if source_info is not None else _source_info(source),
+        "categories": list(categories),
+        "seed": int(seed),
+        "teacher": {"name": local.teacher.name, "model": local.teacher.model,
+                    "prompt_versions": {c: local.planners[c].prompt_version for c in categories}},
+        "plans_per_unit": int(plans_per_unit),
+    }
+    total = len(source) if limit is None else min(limit, len(source))
+    scenes: Iterable[Scene] = source if limit is None else islice(source, limit)
+    dataset = Dataset(out_dir, settings, force=force)
+    try:
+        jobs = _jobs(dataset, scenes, categories)
+        if workers == 1:
+            results: Iterator[tuple[int, list[UnitResult] | None]] = (
+                (i, local.run(scene, todo, seen) if todo else None) for i, scene, todo, seen in jobs)
+        else:
+            results = _pooled(jobs, workers, (teacher, categories, seed, plans_per_unit))
+        for done, (index, units) in enumerate(results, 1):
+            for unit in units or ():
+                dataset.write(index, unit)
+            if progress is not None:
+                progress(done, total)
+        return dataset.finish()
+    finally:
+        dataset.close()
+
+
+_Job = tuple[int, Scene, list[str], list[str]]
+
+
+def _jobs(dataset: Dataset, scenes: Iterable[Scene], categories: Sequence[str]) -> Iterator[_Job]:
+    """(source index, scene, categories still to do, instructions already accepted for its image)."""
+    for index, scene in enumerate(scenes):
+        todo = [c for c in categories if not dataset.done(scene.image_id, c)]
+        seen = dataset.instructions(scene.image_id) if todo and len(todo) < len(categories) else []
+        yield index, scene, todo, seen
+
+
+def _pooled(jobs: Iterator[_Job], workers: int, init: tuple[Any, ...]) -> Iterator[tuple[int, list[UnitResult] | None]]:
+    """Run jobs in spawned processes, at most a few per worker in flight, yielding in source order."""
+    context = multiprocessing.get_context("spawn")
+    window: deque[tuple[int, Future[list[UnitResult]] | None]] = deque()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=init) as pool:
+        for index, scene, todo, seen in jobs:
+            window.append((index, pool.submit(_run_in_worker, scene, todo, seen) if todo else None))
+            while len(window) > 4 * workers:
+                i, fut = window.popleft()
+                yield i, fut.result() if fut is not None else None
+        while window:
+            i, fut = window.popleft()
+            yield i, fut.result() if fut is not None else None

@@ -1,0 +1,384 @@
+"""The dataset directory: sample and rejection shards, the completion log and the manifest.
+
+Layout of a dataset directory::
+
+    DIR/manifest.json            settings (source, categories, seed, teacher, plans per unit), counts per
+                                 category and subtype, rejections per reason, unsupported categories with
+                                 the reason, acceptance rate per category, groundv version; sorted keys
+    DIR/samples-00000.jsonl      accepted samples (DESIGN §3.1), one JSON object a line; shard k holds
+                                 the scenes with source index in [k·SHARD_SCENES, (k+1)·SHARD_SCENES)
+    DIR/rejections-00000.jsonl   rejected plans: reason code, detail, raw teacher output, plan, image, category
+    DIR/completed.log            one JSON line per finished work unit (image, category) with its counts
+    DIR/toyworld/                (only with ``groundv generate --scenes N``) the toy world it was made from
+
+A **work unit** is one (image, category). Its samples and rejections are appended and flushed, and only
+then is its line appended to ``completed.log``: the marker is the unit's last write. On reopening, a
+unit without a marker never happened — its lines (and a torn last line, e.g. after SIGKILL) are removed
+by rewriting the shard under a temporary name and renaming it — and units with a marker are skipped. As
+units are written in a fixed order, a resumed run writes the same bytes as an uninterrupted one.
+
+The manifest is written when a run starts (``"status": "running"``, settings only) and rewritten from
+``completed.log`` when it ends (``"status": "complete"``), always through a temporary file and a rename.
+It holds no timestamps, so the same input and seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from groundv import __version__
+from groundv.errors import ConfigError, InputError
+
+__all__ = [
+    "COMPLETED",
+    "DATASET_FORMAT",
+    "MANIFEST",
+    "SHARD_SCENES",
+    "Dataset",
+    "Manifest",
+    "UnitResult",
+    "iter_samples",
+    "read_manifest",
+]
+
+MANIFEST = "manifest.json"
+COMPLETED = "completed.log"
+DATASET_FORMAT = "groundv-dataset/1"
+#: scenes per shard (by source index), so that no file grows without bound and a resume rewrites little
+SHARD_SCENES = 1000
+#: entries a dataset directory may hold besides its own files before it has a manifest
+_ALLOWED_EXTRA = frozenset({"toyworld"})
+
+UnitKey = tuple[int | str, str]
+
+
+def _dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS, default=_fallback)
+
+
+def _fallback(obj: Any) -> Any:
+    # Raw teacher output may hold anything (tuples become lists natively; sets, paths, objects here).
+    if isinstance(obj, set | frozenset):
+        return sorted(obj, key=str)
+    return str(obj)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class UnitResult:
+    """What one work unit (image, category) produced, ready to be written.
+
+    Attributes:
+        image_id: the scene's image id.
+        category: the unit's category.
+        samples: accepted samples as JSON-ready dicts (DESIGN §3.1), in plan order.
+        rejections: rejection records as JSON-ready dicts, in plan order.
+        unsupported: why the category cannot be planned for this scene, or None.
+        subtypes: accepted samples per subtype.
+    """
+
+    image_id: int | str
+    category: str
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+    unsupported: str | None = None
+    subtypes: Counter[str] = field(default_factory=Counter)
+
+    def marker(self, shard: int) -> dict[str, Any]:
+        reasons = Counter(str(r.get("reason")) for r in self.rejections)
+        return {"image_id": self.image_id, "category": self.category, "shard": shard,
+                "samples": len(self.samples), "subtypes": dict(sorted(self.subtypes.items())),
+                "rejected": len(self.rejections), "reasons": dict(sorted(reasons.items())),
+                "unsupported": self.unsupported}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The parsed ``manifest.json`` of a dataset directory (:attr:`data` is the JSON object itself)."""
+
+    data: dict[str, Any]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.data["settings"]
+
+    @property
+    def complete(self) -> bool:
+        return self.data.get("status") == "complete"
+
+    @property
+    def samples(self) -> int:
+        return int(self.data.get("samples", 0))
+
+    @property
+    def rejected(self) -> int:
+        return int(self.data.get("rejected", 0))
+
+    @property
+    def by_category(self) -> dict[str, dict[str, Any]]:
+        return self.data.get("by_category", {})
+
+    @property
+    def unsupported(self) -> dict[str, dict[str, int]]:
+        return self.data.get("unsupported", {})
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        return self.data.get("rejections", {})
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+
+def read_manifest(directory: str | Path) -> Manifest:
+    """The manifest of a dataset directory.
+
+    Raises:
+        InputError: the folder holds no ``manifest.json`` or it is not valid JSON.
+    """
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise InputError("not a groundv dataset: manifest.json is missing", file=directory,
+                         hint="pass a folder written by `groundv generate`")
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", file=path) from None
+    if not isinstance(data, dict) or data.get("format") != DATASET_FORMAT:
+        raise InputError(f"not a {DATASET_FORMAT} manifest", file=path)
+    return Manifest(data)
+
+
+def iter_samples(directory: str | Path, kind: str = "samples") -> Iterator[dict[str, Any]]:
+    """Every record of a dataset directory's ``samples-*`` (or ``rejections-*``) shards, in shard order."""
+    for path in sorted(Path(directory).glob(f"{kind}-*.jsonl")):
+        with path.open("rb") as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise InputError(f"not valid JSON: {exc.msg}", file=path, where=f"line {n}") from None
+
+
+def _unit_of(record: Mapping[str, Any]) -> UnitKey:
+    return (record["image"]["id"], record["category"])
+
+
+def _diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out += _diff(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} → {b!r}")
+    return out
+
+
+class Dataset:
+    """A dataset directory opened for writing (see the module docstring for the layout).
+
+    Opening checks the folder: an empty or missing one is started; one written with the same
+    ``settings`` is resumed (unfinished units removed); ``force`` starts a groundv dataset over.
+
+    Args:
+        directory: the dataset folder.
+        settings: JSON-ready settings that must match to resume (source, categories, seed, teacher, ...).
+        force: delete an existing dataset's files and start over.
+
+    Raises:
+        ConfigError: the folder is not empty and not a groundv dataset, or was made with other settings.
+    """
+
+    def __init__(self, directory: str | Path, settings: Mapping[str, Any], *, force: bool = False) -> None:
+        self.dir = Path(directory)
+        self.settings = orjson.loads(_dumps(settings))  # canonical JSON types (tuples → lists)
+        self.completed: dict[UnitKey, dict[str, Any]] = {}
+        self.resumed = False
+        self._shard: int | None = None
+        self._files: tuple[IO[bytes], IO[bytes]] | None = None
+        self._log: IO[bytes] | None = None
+        self._open(force)
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def _open(self, force: bool) -> None:
+        if self.dir.exists() and not self.dir.is_dir():
+            raise ConfigError(f"{self.dir} is a file, not a folder", hint="choose another --out")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        manifest = self.dir / MANIFEST
+        if not manifest.is_file():
+            others = sorted(p.name for p in self.dir.iterdir() if p.name not in _ALLOWED_EXTRA)
+            if others:
+                raise ConfigError(f"{self.dir} is not empty and is not a groundv dataset "
+                                  f"(it holds {', '.join(others[:3])}{', …' if len(others) > 3 else ''})",
+                                  hint="choose an empty or new folder for --out")
+        else:
+            old = read_manifest(self.dir)
+            if force:
+                self._clear()
+            elif old.settings != self.settings:
+                changes = _diff(old.settings, self.settings)
+                raise ConfigError(f"{self.dir} holds a dataset made with other settings: {'; '.join(changes)}",
+                                  hint="run with the same settings to resume it, --force to start over, "
+                                       "or choose another --out")
+            else:
+                self.resumed = True
+                self._recover()
+        self._write_manifest({"status": "running"})
+        self._log = (self.dir / COMPLETED).open("ab")
+
+    def _clear(self) -> None:
+        for pattern in ("samples-*.jsonl", "rejections-*.jsonl", COMPLETED, MANIFEST, ".*.tmp"):
+            for path in self.dir.glob(pattern):
+                path.unlink()
+
+    def _recover(self) -> None:
+        """Read completed.log and drop every shard line of a unit without a completion marker."""
+        log = self.dir / COMPLETED
+        if log.is_file():
+            data = log.read_bytes()
+            keep = data[: data.rfind(b"\n") + 1]  # a torn last line is no marker
+            if len(keep) != len(data):
+                _write_atomic(log, keep)
+            for line in keep.splitlines():
+                entry = orjson.loads(line)
+                self.completed[(entry["image_id"], entry["category"])] = entry
+        for kind in ("samples", "rejections"):
+            for path in sorted(self.dir.glob(f"{kind}-*.jsonl")):
+                self._prune(path)
+        for path in self.dir.glob(".*.tmp"):
+            path.unlink()
+
+    def _prune(self, path: Path) -> None:
+        kept: list[bytes] = []
+        dropped = False
+        with path.open("rb") as f:
+            for line in f:
+                if line.endswith(b"\n"):
+                    try:
+                        if _unit_of(orjson.loads(line)) in self.completed:
+                            kept.append(line)
+                            continue
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        pass
+                dropped = True
+        if dropped:
+            _write_atomic(path, b"".join(kept))
+
+    def instructions(self, image_id: int | str) -> list[str]:
+        """Instructions of the accepted samples of one image already in the dataset (to seed dedup)."""
+        return [s["instruction"] for s in iter_samples(self.dir) if s["image"]["id"] == image_id]
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def done(self, image_id: int | str, category: str) -> bool:
+        """Whether the unit (image, category) has its completion marker."""
+        return (image_id, category) in self.completed
+
+    def write(self, index: int, unit: UnitResult) -> None:
+        """Append a unit's samples and rejections to the shard of scene ``index``, then its marker."""
+        shard = index // SHARD_SCENES
+        samples, rejections = self._shard_files(shard)
+        if unit.samples:
+            samples.write(b"".join(_dumps(s) + b"\n" for s in unit.samples))
+        if unit.rejections:
+            rejections.write(b"".join(_dumps(r) + b"\n" for r in unit.rejections))
+        samples.flush()
+        rejections.flush()
+        marker = unit.marker(shard)
+        if self._log is None:
+            raise ValueError("the dataset is closed")
+        self._log.write(_dumps(marker) + b"\n")  # the unit's last write
+        self._log.flush()
+        self.completed[(unit.image_id, unit.category)] = marker
+
+    def _shard_files(self, shard: int) -> tuple[IO[bytes], IO[bytes]]:
+        if self._shard != shard or self._files is None:
+            self._close_shard()
+            self._files = (self.dir.joinpath(f"samples-{shard:05d}.jsonl").open("ab"),
+                           self.dir.joinpath(f"rejections-{shard:05d}.jsonl").open("ab"))
+            self._shard = shard
+        return self._files
+
+    def _close_shard(self) -> None:
+        if self._files is not None:
+            for f in self._files:
+                f.close()
+            self._files = None
+
+    def close(self) -> None:
+        self._close_shard()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def finish(self) -> Manifest:
+        """Close the files and write the final manifest, counted from ``completed.log``."""
+        self.close()
+        return self._write_manifest({"status": "complete", **self._counts()})
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- manifest --------------------------------------------------------------------------------
+
+    def _counts(self) -> dict[str, Any]:
+        categories = list(self.settings.get("categories", []))
+        by_cat: dict[str, dict[str, Any]] = {
+            c: {"units": 0, "samples": 0, "subtypes": Counter(), "rejected": 0, "reasons": Counter(),
+                "unsupported": 0} for c in categories}
+        reasons: Counter[str] = Counter()
+        unsupported: dict[str, Counter[str]] = {}
+        images: set[Any] = set()
+        for (image_id, category), m in self.completed.items():
+            images.add(image_id)
+            c = by_cat.setdefault(category, {"units": 0, "samples": 0, "subtypes": Counter(), "rejected": 0,
+                                             "reasons": Counter(), "unsupported": 0})
+            c["units"] += 1
+            c["samples"] += m["samples"]
+            c["subtypes"].update(m["subtypes"])
+            c["rejected"] += m["rejected"]
+            c["reasons"].update(m["reasons"])
+            reasons.update(m["reasons"])
+            if m["unsupported"] is not None:
+                c["unsupported"] += 1
+                unsupported.setdefault(category, Counter())[m["unsupported"]] += 1
+        for c in by_cat.values():
+            tried = c["samples"] + c["rejected"]
+            c["acceptance_rate"] = round(c["samples"] / tried, 6) if tried else None
+            c["subtypes"] = dict(c["subtypes"])
+            c["reasons"] = dict(c["reasons"])
+        shards = sorted({m["shard"] for m in self.completed.values()})
+        return {"images": len(images), "units": len(self.completed),
+                "samples": sum(c["samples"] for c in by_cat.values()),
+                "rejected": sum(c["rejected"] for c in by_cat.values()),
+                "by_category": by_cat, "rejections": dict(reasons),
+                "unsupported": {k: dict(v) for k, v in unsupported.items()},
+                "files": {"samples": [f"samples-{s:05d}.jsonl" for s in shards],
+                          "rejections": [f"rejections-{s:05d}.jsonl" for s in shards],
+                          "completed": COMPLETED}}
+
+    def _write_manifest(self, extra: Mapping[str, Any]) -> Manifest:
+        data = {"format": DATASET_FORMAT, "groundv_version": __version__, "settings": self.settings, **extra}
+        _write_atomic(self.dir / MANIFEST, orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
+                                                        default=_fallback) + b"\n")
+        return Manifest(orjson.loads(_dumps(data)))

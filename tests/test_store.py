@@ -1,0 +1,141 @@
+"""The dataset directory: round trip, resume after a partial unit, refusals."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from groundv import masks
+from groundv.errors import ConfigError, InputError
+from groundv.store import COMPLETED, MANIFEST, Dataset, UnitResult, iter_samples, read_manifest
+
+SETTINGS = {"source": {"format": "test", "path": "/data/x.json"}, "categories": ["negative", "part"], "seed": 0,
+            "teacher": {"name": "rules", "model": None, "prompt_versions": {"negative": "v1", "part": "v1"}},
+            "plans_per_unit": 3}
+
+
+def sample(image_id: int, category: str, k: int) -> dict:
+    return {"id": f"{image_id}-{category}-{k}", "image": {"id": image_id, "file_name": f"{image_id}.jpg",
+                                                          "width": 4, "height": 3, "source": "test"},
+            "category": category, "instruction": f"find thing {k}", "response": "none", "target_ids": [],
+            "no_target": True, "mask": masks.empty(3, 4), "teacher": {"name": "rules", "model": None,
+                                                                     "prompt_version": "v1"},
+            "subtype": "object"}
+
+
+def unit(image_id: int, category: str, n: int = 2, rejected: int = 1, unsupported: str | None = None) -> UnitResult:
+    u = UnitResult(image_id, category, unsupported=unsupported)
+    if unsupported is None:
+        u.samples = [sample(image_id, category, k) for k in range(n)]
+        u.subtypes["object"] = n
+        u.rejections = [{"reason": "duplicate", "detail": "d", "image": sample(image_id, category, 0)["image"],
+                         "category": category, "raw": {"x": (1, 2)}} for _ in range(rejected)]
+    return u
+
+
+def write_all(directory, units, **kw) -> Dataset:
+    ds = Dataset(directory, SETTINGS, **kw)
+    for index, u in units:
+        if not ds.done(u.image_id, u.category):
+            ds.write(index, u)
+    return ds
+
+
+UNITS = [(0, unit(1, "negative")), (0, unit(1, "part", unsupported="no part regions")),
+         (1, unit(2, "negative", n=1, rejected=0)), (1, unit(2, "part", n=3, rejected=2))]
+
+
+def files(directory) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def test_round_trip_and_manifest(tmp_path):
+    manifest = write_all(tmp_path, UNITS).finish()
+    got = list(iter_samples(tmp_path))
+    assert [s["id"] for s in got] == [s["id"] for _, u in UNITS for s in u.samples]
+    assert got[0] == orjson.loads(orjson.dumps(UNITS[0][1].samples[0]))
+    assert len(list(iter_samples(tmp_path, "rejections"))) == 3
+    again = read_manifest(tmp_path)
+    assert again.data == manifest.data
+    assert again.complete and again.samples == 6 and again.rejected == 3
+    assert again.unsupported == {"part": {"no part regions": 1}}
+    assert again.rejections == {"duplicate": 3}
+    neg = again.by_category["negative"]
+    assert (neg["samples"], neg["rejected"], neg["acceptance_rate"]) == (3, 1, 0.75)
+    assert again.by_category["part"]["subtypes"] == {"object": 3}
+    assert again.data["groundv_version"] and again.settings == SETTINGS
+    assert len((tmp_path / COMPLETED).read_bytes().splitlines()) == 4
+
+
+def test_resume_removes_a_partial_unit(tmp_path):
+    whole = tmp_path / "whole"
+    write_all(whole, UNITS).finish()
+    cut = tmp_path / "cut"
+    ds = write_all(cut, UNITS[:2])
+    # a unit half written: its samples and a torn line are on disk, its completion marker is not
+    shard = cut / "samples-00000.jsonl"
+    with shard.open("ab") as f:
+        f.write(orjson.dumps(sample(2, "negative", 0)) + b"\n" + b'{"id": "torn')
+    with (cut / COMPLETED).open("ab") as f:
+        f.write(b'{"image_id": 2, "categ')  # a torn marker is no marker
+    ds.close()
+    resumed = write_all(cut, UNITS)
+    assert resumed.resumed
+    resumed.finish()
+    assert files(cut) == files(whole)
+
+
+def test_completed_units_are_skipped(tmp_path):
+    write_all(tmp_path, UNITS[:3]).close()
+    ds = Dataset(tmp_path, SETTINGS)
+    assert ds.done(1, "negative") and ds.done(2, "negative") and not ds.done(2, "part")
+    assert ds.instructions(2) == ["find thing 0"]
+    ds.close()
+
+
+def test_refuses_a_folder_that_is_not_a_dataset(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not a groundv dataset") as e:
+        Dataset(tmp_path, SETTINGS)
+    assert "empty" in (e.value.hint or "")
+    with pytest.raises(ConfigError):
+        Dataset(tmp_path, SETTINGS, force=True)  # --force never deletes a user's own files
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_refuses_other_settings_and_force_starts_over(tmp_path):
+    write_all(tmp_path, UNITS).finish()
+    other = {**SETTINGS, "seed": 1}
+    with pytest.raises(ConfigError, match=r"seed: 0 → 1") as e:
+        Dataset(tmp_path, other)
+    assert "--force" in (e.value.hint or "")
+    with pytest.raises(ConfigError, match="categories"):
+        Dataset(tmp_path, {**SETTINGS, "categories": ["negative"]})
+    with pytest.raises(ConfigError, match="teacher"):
+        Dataset(tmp_path, {**SETTINGS, "teacher": {**SETTINGS["teacher"], "name": "openai"}})
+    ds = Dataset(tmp_path, other, force=True)
+    assert not ds.completed and not list(tmp_path.glob("samples-*"))
+    ds.finish()
+    assert read_manifest(tmp_path).settings["seed"] == 1
+
+
+def test_a_file_in_place_of_the_folder(tmp_path):
+    (tmp_path / "x").write_text("")
+    with pytest.raises(ConfigError, match="is a file"):
+        Dataset(tmp_path / "x", SETTINGS)
+
+
+def test_read_manifest_errors(tmp_path):
+    with pytest.raises(InputError, match="manifest.json is missing"):
+        read_manifest(tmp_path)
+    (tmp_path / MANIFEST).write_text("{")
+    with pytest.raises(InputError, match="not valid JSON"):
+        read_manifest(tmp_path)
+
+
+def test_shards_by_scene_index(tmp_path, monkeypatch):
+    monkeypatch.setattr("groundv.store.SHARD_SCENES", 1)
+    manifest = write_all(tmp_path, UNITS).finish()
+    assert sorted(p.name for p in tmp_path.glob("samples-*")) == ["samples-00000.jsonl", "samples-00001.jsonl"]
+    assert manifest.data["files"]["samples"] == ["samples-00000.jsonl", "samples-00001.jsonl"]
+    assert len(list(iter_samples(tmp_path))) == 6
