@@ -218,6 +218,8 @@ class Taxonomy:
             for key, spec in entries.items():
                 self._nodes[key] = self._read_node(file, section, key, spec)
         self.nodes: Mapping[str, Node] = MappingProxyType(self._nodes)
+        # Planners resolve the same few names hundreds of thousands of times per run.
+        self._resolved: dict[str, Name] = {}
         self.roots: tuple[str, ...] = tuple(str_list(file, data["roots"], "roots", allow_empty=False))
         self._check_graph(file)
         self._irregular = self._read_irregular(file, data["irregular_plurals"])
@@ -357,6 +359,12 @@ class Taxonomy:
             >>> load_taxonomy().resolve("car_(automobile):wheel").parent_text
             'car'
         """
+        cached = self._resolved.get(category)
+        if cached is None:
+            cached = self._resolved[category] = self._resolve(category)
+        return cached
+
+    def _resolve(self, category: str) -> Name:
         if ":" in category:
             obj_raw, part_raw = category.split(":", 1)
             parent, parent_text = self._resolve_plain(obj_raw)
