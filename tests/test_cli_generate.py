@@ -185,3 +185,19 @@ def test_sigkill_then_resume_gives_the_same_files(tmp_path, mode, kill_after):
     assert resumed.returncode == 0, resumed.stderr
     assert files(killed) == files(whole)
     assert (killed / "toyworld/instances.json").read_bytes() == (whole / "toyworld/instances.json").read_bytes()
+
+
+def test_generate_takes_the_annotations_as_an_option(shared_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from groundv.cli import app
+
+    ann = shared_data / "coco/annotations/instances_val2017_subset.json"
+    result = CliRunner().invoke(app, ["generate", "--source", "coco", "--annotations", str(ann), "--images",
+                                      str(shared_data / "coco/val2017"), "--categories", "negative",
+                                      "--limit", "2", "--out", str(tmp_path / "ds")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ds/manifest.json").is_file()
+    twice = CliRunner().invoke(app, ["generate", "--source", "coco", str(ann), "--annotations",
+                                     str(tmp_path / "x.json"), "--out", str(tmp_path / "ds2")])
+    assert twice.exit_code == 2 and "give the annotation file once" in twice.output

@@ -538,6 +538,8 @@ def generate_cmd(
                     ] = None,
     source: Annotated[str | None, typer.Option("--source", metavar="FORMAT",
                                                help="A format from 'groundv sources'.")] = None,
+    annotations: Annotated[Path | None, typer.Option(
+        "--annotations", help="The source's annotation file or folder (the same as PATH).")] = None,
     world: Annotated[Path | None, typer.Option("--world", help="A toy world written by 'groundv toyworld'.")
                      ] = None,
     scenes: Annotated[int | None, typer.Option("--scenes", min=1,
@@ -563,10 +565,13 @@ def generate_cmd(
 
     A folder made with the same settings is resumed (finished images are skipped); --force starts over.
 
-    Example: groundv generate --source coco instances_train2017.json --images train2017 --out ds --workers 8
+    Example: groundv generate --source coco --annotations instances_train2017.json --images train2017 --out ds
     """
     from groundv.generate import generate, parse_categories
 
+    if annotations is not None and path is not None and annotations != path:
+        raise ConfigError("give the annotation file once: as PATH or as --annotations")
+    path = path or annotations
     cats = parse_categories(categories)
     src, info = _dataset_source(source, path, world, scenes, out_dir, seed, images, parts, masks,
                                 exclude_refs, skip_bad)
