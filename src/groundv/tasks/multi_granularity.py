@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from groundv import knowledge
-from groundv.scene import Scene
 from groundv.tasks.facts import GENERIC_HYPERNYMS, SceneFacts, pick_varied, unique
 from groundv.tasks.plan import Category, Plan, Planner
 
@@ -48,18 +47,8 @@ class MultiGranularityPlanner(Planner):
     subtypes: ClassVar[tuple[str, ...]] = ("instance", "category", "supercategory")
     prompt_version: ClassVar[str] = "v1"
 
-    def plan(self, scene: Scene, rng: np.random.Generator, *, pixels: np.ndarray | None = None,
-             limit: int = 3, facts: SceneFacts | None = None) -> list[Plan]:
-        """Up to ``limit`` plans, at most one per level.
-
-        Args:
-            scene: the scene.
-            rng: the random generator.
-            pixels: H×W×3 ``uint8`` image (unused by this planner beyond :class:`SceneFacts`), or None.
-            limit: the most plans to return.
-            facts: a :class:`SceneFacts` already built for the scene.
-        """
-        f = facts or SceneFacts(scene, pixels)
+    def _plan(self, f: SceneFacts, rng: np.random.Generator, limit: int) -> list[Plan]:
+        """Up to ``limit`` plans, at most one per level."""
         candidates = {"instance": self._instances(f), "category": self._categories(f),
                       "supercategory": self._supercategories(f)}
         # one plan per level: pick one candidate per level, then keep `limit` levels

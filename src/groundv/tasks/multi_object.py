@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from groundv.scene import Scene
 from groundv.tasks.facts import SceneFacts, pick_varied
 from groundv.tasks.plan import Category, Plan, Planner
 
@@ -42,18 +41,8 @@ class MultiObjectPlanner(Planner):
     subtypes: ClassVar[tuple[str, ...]] = ("category", "categories", "attribute")
     prompt_version: ClassVar[str] = "v1"
 
-    def plan(self, scene: Scene, rng: np.random.Generator, *, pixels: np.ndarray | None = None,
-             limit: int = 3, facts: SceneFacts | None = None) -> list[Plan]:
-        """Up to ``limit`` plans with distinct target sets, of different subtypes where possible.
-
-        Args:
-            scene: the scene.
-            rng: the random generator.
-            pixels: H×W×3 ``uint8`` image for colour naming, or None.
-            limit: the most plans to return.
-            facts: a :class:`SceneFacts` already built for the scene.
-        """
-        f = facts or SceneFacts(scene, pixels)
+    def _plan(self, f: SceneFacts, rng: np.random.Generator, limit: int) -> list[Plan]:
+        """Up to ``limit`` plans with distinct target sets, of different subtypes where possible."""
         safe = [k for k in f.safe_keys() if f.targets(k)]
         candidates: dict[str, list[_Candidate]] = {"category": [], "categories": [], "attribute": []}
         for k in safe:

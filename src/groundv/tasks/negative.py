@@ -24,7 +24,6 @@ import numpy as np
 
 from groundv import knowledge
 from groundv.knowledge import BASIC_TERMS
-from groundv.scene import Scene
 from groundv.tasks.facts import COLOUR_NEIGHBOURS, GENERIC_HYPERNYMS, RELATION_PREDICATES, SceneFacts, pick_varied
 from groundv.tasks.plan import Category, Plan, Planner
 
@@ -46,18 +45,8 @@ class NegativePlanner(Planner):
     subtypes: ClassVar[tuple[str, ...]] = ("object", "attribute", "relation")
     prompt_version: ClassVar[str] = "v1"
 
-    def plan(self, scene: Scene, rng: np.random.Generator, *, pixels: np.ndarray | None = None,
-             limit: int = 3, facts: SceneFacts | None = None) -> list[Plan]:
-        """Up to ``limit`` negatives, of different subtypes where the scene allows.
-
-        Args:
-            scene: the scene.
-            rng: the random generator.
-            pixels: H×W×3 ``uint8`` image for colour naming, or None.
-            limit: the most plans to return.
-            facts: a :class:`SceneFacts` already built for the scene (saves rebuilding it).
-        """
-        f = facts or SceneFacts(scene, pixels)
+    def _plan(self, f: SceneFacts, rng: np.random.Generator, limit: int) -> list[Plan]:
+        """Up to ``limit`` negatives, of different subtypes where the scene allows."""
         candidates = {"object": self._objects(f, rng), "attribute": self._attributes(f),
                       "relation": self._relations(f)}
         return [Plan("negative", subtype, (), facts) for subtype, facts in pick_varied(rng, candidates, limit)]

@@ -48,20 +48,8 @@ class PartPlanner(Planner):
         """``"no part regions"`` when the scene has none, else None."""
         return None if scene.parts else "no part regions"
 
-    def plan(self, scene: Scene, rng: np.random.Generator, *, pixels: np.ndarray | None = None,
-             limit: int = 3, facts: SceneFacts | None = None) -> list[Plan]:
-        """Up to ``limit`` part plans with distinct target sets (none when the scene has no parts).
-
-        Args:
-            scene: the scene.
-            rng: the random generator.
-            pixels: unused beyond :class:`SceneFacts`.
-            limit: the most plans to return.
-            facts: a :class:`SceneFacts` already built for the scene.
-        """
-        if self.unsupported(scene):
-            return []
-        f = facts or SceneFacts(scene, pixels)
+    def _plan(self, f: SceneFacts, rng: np.random.Generator, limit: int) -> list[Plan]:
+        """Up to ``limit`` part plans with distinct target sets (none when the scene has no parts)."""
         candidates = {"one": self._one(f), "all": self._all(f)}
         picked = pick_varied(rng, candidates, limit, key=lambda c: c[0])
         return [Plan("part", subtype, ids, facts) for subtype, (ids, facts) in picked]

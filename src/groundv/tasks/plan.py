@@ -50,6 +50,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from groundv.scene import Scene
+from groundv.tasks.facts import SceneFacts
 
 __all__ = ["CATEGORIES", "Category", "Plan", "Planner"]
 
@@ -100,9 +101,8 @@ class Planner(ABC):
     subtypes: ClassVar[tuple[str, ...]]
     prompt_version: ClassVar[str]
 
-    @abstractmethod
     def plan(self, scene: Scene, rng: np.random.Generator, *, pixels: np.ndarray | None = None,
-             limit: int = 3) -> list[Plan]:
+             limit: int = 3, facts: SceneFacts | None = None) -> list[Plan]:
         """Up to ``limit`` plans for ``scene``, chosen with ``rng`` (deterministic for a seeded rng).
 
         Args:
@@ -110,7 +110,16 @@ class Planner(ABC):
             rng: the work unit's random generator.
             pixels: the image as H×W×3 uint8 when available (colour naming), else None.
             limit: the most plans to return.
+            facts: a :class:`~groundv.tasks.facts.SceneFacts` already built for the scene, so the five
+                planners of one image share it.
         """
+        if self.unsupported(scene):
+            return []
+        return self._plan(facts or SceneFacts(scene, pixels), rng, limit)
+
+    @abstractmethod
+    def _plan(self, facts: SceneFacts, rng: np.random.Generator, limit: int) -> list[Plan]:
+        """The planner's own choice, from the scene's facts."""
 
     def unsupported(self, scene: Scene) -> str | None:
         """Why this category cannot be planned for this scene at all (e.g. "no part regions"), or None."""

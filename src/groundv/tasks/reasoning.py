@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from groundv import knowledge
-from groundv.scene import Scene
 from groundv.tasks.facts import SceneFacts, article, pick_varied, unique
 from groundv.tasks.plan import Category, Plan, Planner
 
@@ -68,18 +67,8 @@ class ReasoningPlanner(Planner):
     subtypes: ClassVar[tuple[str, ...]] = ("affordance",)
     prompt_version: ClassVar[str] = "v1"
 
-    def plan(self, scene: Scene, rng: np.random.Generator, *, pixels: np.ndarray | None = None,
-             limit: int = 3, facts: SceneFacts | None = None) -> list[Plan]:
-        """Up to ``limit`` affordance plans with distinct target sets.
-
-        Args:
-            scene: the scene.
-            rng: the random generator.
-            pixels: unused (kept for the interface).
-            limit: the most plans to return.
-            facts: a :class:`SceneFacts` already built for the scene.
-        """
-        f = facts or SceneFacts(scene, pixels)
+    def _plan(self, f: SceneFacts, rng: np.random.Generator, limit: int) -> list[Plan]:
+        """Up to ``limit`` affordance plans with distinct target sets."""
         # a phrase with "it" ("to carry it by") needs an antecedent the instruction does not give
         phrases = unique(p for r in f.regions.values() if not r.crowd for p in knowledge.affordances(r.category)
                          if "it" not in p.split())
