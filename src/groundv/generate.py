@@ -102,9 +102,13 @@ class _Worker:
     def run(self, scene: Scene, categories: Sequence[str], seen: Iterable[str] = ()) -> list[UnitResult]:
         """The unit results of ``scene`` for ``categories`` (in that order), dedup shared per image."""
         from groundv.render import load_image
+        from groundv.tasks.facts import SceneFacts
         from groundv.tasks.validate import normalise, validate
 
         pixels = np.asarray(load_image(scene)) if scene.path is not None else None
+        # One SceneFacts per image: the five planners share it, and the validator checks colours named
+        # from the pixels against the very values the planners used.
+        facts = SceneFacts(scene, pixels)
         # validate's duplicate key; ``seen`` holds instructions accepted before a resume
         seen_set = {f"{scene.source}\x00{scene.image_id}\x00{normalise(text)}" for text in seen}
         results = []
@@ -117,12 +121,12 @@ class _Worker:
                 unit.unsupported = why
                 continue
             rng = unit_rng(self.seed, scene.image_id, category)
-            plans = planner.plan(scene, rng, pixels=pixels, limit=self.plans_per_unit)
+            plans = planner.plan(scene, rng, limit=self.plans_per_unit, facts=facts)
             teacher = self.teacher_info(category)
             for index, plan in enumerate(plans):
                 output = self.teacher.respond(scene, plan, rng)
                 verdict = validate(scene, plan, output, teacher=teacher, seen=seen_set, index=index,
-                                   provenance={"seed": self.seed})
+                                   provenance={"seed": self.seed}, scene_facts=facts)
                 if verdict.ok and verdict.sample is not None:
                     unit.samples.append(verdict.sample.to_json())
                     unit.subtypes[plan.subtype] += 1
