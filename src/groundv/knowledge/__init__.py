@@ -62,6 +62,7 @@ from groundv.knowledge.taxonomy import (
     load_taxonomy,
     part_names,
     plural,
+    possessive_name,
     synonyms,
     vocabulary,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "nearest",
     "part_names",
     "plural",
+    "possessive_name",
     "relate",
     "relations",
     "synonyms",

@@ -587,6 +587,17 @@ def part_names(category: str) -> tuple[str, str] | None:
     return _packaged().part_names(category)
 
 
+def possessive_name(category: str) -> str:
+    """A category named as one phrase: ``"cat's left eye"`` for an ``object:part``, else its display name.
+
+    Example:
+        >>> possessive_name("cat:leye"), possessive_name("car_(automobile)")
+        ("cat's left eye", 'car')
+    """
+    parts = part_names(category)
+    return f"{parts[0]}'s {parts[1]}" if parts else display_name(category)
+
+
 def plural(name: str) -> str:
     """The plural of a category's display name, or of any noun phrase.
 

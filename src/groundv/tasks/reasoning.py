@@ -8,7 +8,7 @@ exhaustively annotated, the affordance is skipped, since the instruction would m
 a mask.
 
 Facts: ``affordance`` (completes "something …"), ``categories`` (display names of the categories
-that afford it, in scene order; parts read "chair seat") and ``explanation`` (one clause per category,
+that afford it, in scene order; parts read "chair's seat") and ``explanation`` (one clause per category,
 joined with "; ").
 """
 
@@ -48,7 +48,10 @@ def affording_regions(facts: SceneFacts, affordance: str) -> tuple[list[int], li
 
 
 def _explain(category: str, affordance: str) -> str:
-    name = knowledge.display_name(category)
+    name = knowledge.possessive_name(category)
+    if knowledge.part_names(category):
+        # "a cat's left eye is a kind of left eye" says nothing: parts get the use alone.
+        return f"{article(name)} is something {affordance}"
     kinds = [h for h in knowledge.hypernyms(category) if h.lower() != name.lower()][:1]
     kind = f" is a kind of {kinds[0]} and" if kinds else ""
     return f"{article(name)}{kind} is something {affordance}"
@@ -80,8 +83,9 @@ class ReasoningPlanner(Planner):
             ids, cats = found
             candidates.append((tuple(ids), {
                 "affordance": phrase,
-                "categories": unique(knowledge.display_name(c) for c in cats),
-                "explanation": "; ".join(_explain(c, phrase) for c in cats),
+                "categories": unique(knowledge.possessive_name(c) for c in cats),
+                # Numbered parts (wheel_1 … wheel_5) read alike: explain each name once.
+                "explanation": "; ".join(unique(_explain(c, phrase) for c in cats)),
             }))
         picked = pick_varied(rng, {"affordance": candidates}, limit, key=lambda c: c[0])
         return [Plan("reasoning", "affordance", ids, facts) for _, (ids, facts) in picked]

@@ -251,7 +251,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         "response": (
             "Sure — {targets} {fit}: {why}.",
             "I've segmented {targets}, because {why}.",
-            "{targets} {be} something {a}: {why}.",
+            "{targets} {be} what you are after: {why}.",
             "Here {be} {targets}; {why}.",
         ),
         "response_bare": (
@@ -491,7 +491,8 @@ def _per_category(scene: Scene, plan: Plan, names: Sequence[str]) -> list[tuple[
     out = []
     for name in names:
         low, key = name.lower(), knowledge.category_key(name)
-        k = sum(1 for r in targets if knowledge.display_name(r.category).lower() == low
+        k = sum(1 for r in targets if low in (knowledge.display_name(r.category).lower(),
+                                               knowledge.possessive_name(r.category).lower())
                 or knowledge.category_key(r.category) == key)
         out.append((name, max(k, 1)))
     return out
