@@ -218,9 +218,9 @@ def demo_cmd(
     Example: groundv demo --out out/demo
     """
     from groundv.generate import generate
-    from groundv.render import save_render
+    from groundv.render import draw_sample, load_image, save_render
     from groundv.sources.toyworld import ToyWorldSource
-    from groundv.store import iter_samples
+    from groundv.store import iter_samples, sample_scene
 
     world = _write_toyworld(out_dir / "toyworld", scenes, seed)
     source = ToyWorldSource(world)
@@ -254,7 +254,7 @@ def demo_cmd(
     drawn = []
     for category, sample in first.items():
         path = out_dir / "samples" / f"{category}.png"
-        _render_sample(sample, manifest, dataset).save(_parent(path))
+        draw_sample(sample, load_image(sample_scene(sample, manifest, dataset))).save(_parent(path))
         drawn.append((category, sample["id"], path))
 
     out.print(f"\n[bold]Results[/] in {out_dir}/")
@@ -657,95 +657,6 @@ def stats_cmd(
         out.print(table)
 
 
-def _image_for(sample: dict[str, Any], manifest: Any, directory: Path) -> Any:
-    """The sample's picture, from the images folder the manifest names (grey when it cannot be found)."""
-    from groundv.render import load_image
-    from groundv.scene import Scene
-
-    image = sample["image"]
-    folder = manifest.settings["source"].get("images")
-    path = None
-    if folder:
-        root = Path(folder) if Path(folder).is_absolute() else directory / folder
-        for candidate in (root / image["file_name"], root / Path(image["file_name"]).name):
-            if candidate.is_file():
-                path = candidate
-                break
-    scene = Scene(image_id=image["id"], file_name=image["file_name"], width=image["width"],
-                  height=image["height"], source=image.get("source", "?"), path=path)
-    return load_image(scene)
-
-
-def _wrap(text: str, font: Any, width: int) -> list[str]:
-    """Greedy word wrap to ``width`` pixels in ``font``."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    return lines or [""]
-
-
-def _font(name: str, size: int) -> Any:
-    """A system TrueType font (DejaVu covers dashes and accents), else Pillow's built-in one."""
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.truetype(name, size)
-    except OSError:
-        return ImageFont.load_default(size=size)
-
-
-def _render_sample(sample: dict[str, Any], manifest: Any, directory: Path) -> Any:
-    """The picture with the target filled and outlined, and the sample's words in a caption below it."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-    from scipy import ndimage
-
-    from groundv import masks as masklib
-
-    picture = _image_for(sample, manifest, directory).convert("RGB")
-    bitmap = masklib.decode(sample["mask"]).astype(bool)
-    zoom = max(1, min(4, -(-720 // picture.width)))
-    if zoom > 1:
-        picture = picture.resize((picture.width * zoom, picture.height * zoom), Image.Resampling.LANCZOS)
-        bitmap = bitmap.repeat(zoom, axis=0).repeat(zoom, axis=1)
-    pixels = np.asarray(picture).astype(np.float32)
-    colour = np.array((0, 200, 255), dtype=np.float32)
-    if bitmap.any():
-        pixels[~bitmap] *= 0.5  # dim the rest so the target stands out in its own colours
-        pixels[bitmap] = 0.75 * pixels[bitmap] + 0.25 * colour
-        width = max(2, picture.width // 320)
-        edge = bitmap & ~ndimage.binary_erosion(bitmap, iterations=width)
-        pixels[edge] = (255, 255, 0)
-    picture = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
-
-    size = max(14, picture.width // 45)
-    font, bold = _font("DejaVuSans.ttf", size), _font("DejaVuSans-Bold.ttf", size + 1)
-    subtype = sample.get("subtype") or sample.get("plan", {}).get("subtype")
-    targets = "no target (empty mask)" if sample.get("no_target") else \
-        f"targets: {', '.join(str(t) for t in sample.get('target_ids', []))}"
-    blocks: list[tuple[str, Any, tuple[int, int, int]]] = [
-        (f"{sample['category']}" + (f" / {subtype}" if subtype else "") + f"   ·   {targets}", bold, (120, 210, 255)),
-        (f"Instruction: {sample['instruction']}", font, (255, 255, 255)),
-        (f"Response: {sample['response']}", font, (210, 210, 210)),
-        (f"{sample['id']}   ·   image {sample['image']['id']}   ·   teacher {sample['teacher'].get('name')}",
-         font, (150, 150, 150)),
-    ]
-    lines = [(line, f, c) for text, f, c in blocks for line in _wrap(text, f, picture.width - 2 * size)]
-    line_h = int(size * 1.45)
-    pad = size
-    canvas = Image.new("RGB", (picture.width, picture.height + 2 * pad + line_h * len(lines)), (24, 24, 28))
-    canvas.paste(picture, (0, 0))
-    draw = ImageDraw.Draw(canvas)
-    y = picture.height + pad
-    for line, f, c in lines:
-        draw.text((pad, y), line, font=f, fill=c)
-        y += line_h
-    return canvas
-
-
 @app.command("show")
 @_handles_errors
 def show_cmd(
@@ -758,15 +669,17 @@ def show_cmd(
 
     Example: groundv show ds --id a1b2c3d4e5f6 --out sample.png
     """
-    from groundv.store import iter_samples, read_manifest
+    from groundv.store import iter_samples, read_manifest, sample_scene
 
     manifest = read_manifest(directory)
     found = next((s for s in iter_samples(directory) if s["id"] == sample_id), None)
     if found is None:
         raise ConfigError(f"no sample with id {sample_id!r} in {directory}",
                           hint=f"ids are the 'id' fields of {directory}/samples-*.jsonl")
+    from groundv.render import draw_sample, load_image
+
     target = out_path or directory / "show" / f"{sample_id}.png"
-    _render_sample(found, manifest, directory).save(_parent(target))
+    draw_sample(found, load_image(sample_scene(found, manifest, directory))).save(_parent(target))
     out.print(f"{found['category']}: {escape(found['instruction'])}", highlight=False)
     out.print(f"drew [bold]{target}[/]")
 

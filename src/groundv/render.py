@@ -7,7 +7,9 @@ the objects they name and that parts sit inside their objects.
 from __future__ import annotations
 
 import colorsys
+import functools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -17,7 +19,7 @@ from groundv import masks
 from groundv.errors import InputError
 from groundv.scene import Region, Scene
 
-__all__ = ["draw_regions", "load_image", "save_render"]
+__all__ = ["draw_regions", "draw_sample", "font", "load_image", "save_render", "wrap_text"]
 
 
 def load_image(scene: Scene) -> Image.Image:
@@ -122,3 +124,69 @@ def save_render(scene: Scene, out: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     draw_regions(scene).save(out)
     return out
+
+
+@functools.cache
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans (it has the dashes, arrows and accents Pillow's built-in font lacks), else the built-in."""
+    try:
+        return ImageFont.truetype("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def wrap_text(text: str, face: Any, width: int) -> list[str]:
+    """Greedy word wrap of ``text`` to ``width`` pixels in the font ``face``."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and face.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def draw_sample(sample: dict[str, Any], image: Image.Image, *, min_width: int = 720) -> Image.Image:
+    """A generated sample as a card: the image with the target filled and outlined, the rest dimmed,
+    and its category, instruction, response and id in a caption below.
+
+    Args:
+        sample: a sample record (the ``samples-*.jsonl`` contract).
+        image: the sample's image (see :func:`load_image`).
+        min_width: small images are enlarged by a whole factor (up to 4×) to at least this width.
+    """
+    picture = image.convert("RGB")
+    bitmap = masks.decode(sample["mask"]).astype(bool)
+    zoom = max(1, min(4, -(-min_width // picture.width)))
+    if zoom > 1:
+        picture = picture.resize((picture.width * zoom, picture.height * zoom), Image.Resampling.LANCZOS)
+        bitmap = bitmap.repeat(zoom, axis=0).repeat(zoom, axis=1)
+    pixels = np.asarray(picture).astype(np.float32)
+    if bitmap.any():
+        pixels[~bitmap] *= 0.5  # dim the rest so the target stands out in its own colours
+        pixels[bitmap] = 0.75 * pixels[bitmap] + 0.25 * np.array((0, 200, 255), dtype=np.float32)
+        edge = bitmap & ~ndimage.binary_erosion(bitmap, iterations=max(2, picture.width // 320))
+        pixels[edge] = (255, 255, 0)
+    picture = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+
+    size = max(14, picture.width // 45)
+    regular, bold = font(size), font(size + 1, bold=True)
+    subtype = sample.get("subtype") or sample.get("plan", {}).get("subtype")
+    targets = ("no target (empty mask)" if sample.get("no_target")
+               else f"targets: {', '.join(str(t) for t in sample.get('target_ids', []))}")
+    blocks = [
+        (f"{sample['category']}" + (f" / {subtype}" if subtype else "") + f"   ·   {targets}", bold, (120, 210, 255)),
+        (f"Instruction: {sample['instruction']}", regular, (255, 255, 255)),
+        (f"Response: {sample['response']}", regular, (210, 210, 210)),
+        (f"{sample['id']}   ·   image {sample['image']['id']}   ·   teacher {sample['teacher'].get('name')}",
+         regular, (150, 150, 150)),
+    ]
+    lines = [(line, face, colour) for text, face, colour in blocks
+             for line in wrap_text(text, face, picture.width - 2 * size)]
+    line_h, pad = int(size * 1.45), size
+    canvas = Image.new("RGB", (picture.width, picture.height + 2 * pad + line_h * len(lines)), (24, 24, 28))
+    canvas.paste(picture, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for k, (line, face, colour) in enumerate(lines):
+        draw.text((pad, picture.height + pad + k * line_h), line, font=face, fill=colour)
+    return canvas

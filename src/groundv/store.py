@@ -35,6 +35,7 @@ import orjson
 
 from groundv import __version__
 from groundv.errors import ConfigError, InputError
+from groundv.scene import Scene
 
 __all__ = [
     "COMPLETED",
@@ -46,6 +47,7 @@ __all__ = [
     "UnitResult",
     "iter_samples",
     "read_manifest",
+    "sample_scene",
 ]
 
 MANIFEST = "manifest.json"
@@ -382,3 +384,17 @@ class Dataset:
         _write_atomic(self.dir / MANIFEST, orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
                                                         default=_fallback) + b"\n")
         return Manifest(orjson.loads(_dumps(data)))
+
+
+def sample_scene(sample: dict[str, Any], manifest: Manifest, directory: Path) -> Scene:
+    """A region-less :class:`Scene` for a sample's image, its file found in the images folder the
+    manifest records (``path`` None when it cannot be found, so pictures fall back to a grey canvas)."""
+    image = sample["image"]
+    folder = manifest.settings["source"].get("images")
+    path = None
+    if folder:
+        root = Path(folder) if Path(folder).is_absolute() else directory / folder
+        path = next((c for c in (root / image["file_name"], root / Path(image["file_name"]).name) if c.is_file()),
+                    None)
+    return Scene(image_id=image["id"], file_name=image["file_name"], width=image["width"], height=image["height"],
+                 source=image.get("source", "?"), path=path)

@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from groundv import masks
@@ -38,6 +37,7 @@ from groundv.eval.predictions import Predictions
 from groundv.eval.protocol import ALL
 from groundv.eval.records import Item, Prediction, read_jsonl
 from groundv.eval.run import EvalResult, ItemScore, metric_names
+from groundv.render import font as _font
 
 __all__ = ["draw_category_chart", "draw_sample", "metric_label", "write_report"]
 
@@ -54,15 +54,6 @@ _GRID = (225, 225, 225)
 def metric_label(key: str) -> str:
     """``giou`` → ``gIoU``, ``n_acc`` → ``N-Acc``, ``pr@0.7`` → ``Pr@0.7``."""
     return _LABELS.get(key, key[:1].upper() + key[1:])
-
-
-@functools.cache
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    # DejaVu covers accents and symbols that Pillow's built-in font lacks; it is on most Linux systems.
-    try:
-        return ImageFont.truetype("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf", size)
-    except OSError:
-        return ImageFont.load_default(size=size)
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
