@@ -109,6 +109,12 @@ def test_demo_writes_the_toy_world_and_overlays(tmp_path):
     assert len(overlays) == 1
     assert str(overlays[0]) in result.output.replace("\n", "")
     assert "What the offline teacher knows" in result.output
+    # The demo ends by scoring an always-"no target" model: it gets every negative right and nothing else.
+    items = [json.loads(line) for line in (tmp_path / "eval/items.jsonl").read_text().splitlines()]
+    negatives = sum(item["no_target"] for item in items)
+    assert 0 < negatives < len(items)
+    row = next(line for line in result.output.splitlines() if line.lstrip("│ ").startswith("gIoU"))
+    assert float(row.split("│")[2]) == pytest.approx(100 * negatives / len(items), abs=0.01)
 
 
 def test_toyworld_then_inspect(tmp_path):

@@ -257,13 +257,34 @@ def demo_cmd(
         draw_sample(sample, load_image(sample_scene(sample, manifest, dataset))).save(_parent(path))
         drawn.append((category, sample["id"], path))
 
+    items, baseline = _demo_evaluation(dataset, out_dir / "eval")
+
     out.print(f"\n[bold]Results[/] in {out_dir}/")
     out.print(f"  toy world (images, instances.json, parts.json): {world}")
     out.print(f"  image {scene.image_id}, every region outlined and labelled: {overlay}")
     out.print(f"  dataset ({manifest.samples:,} samples, {manifest.rejected:,} rejections): {dataset}")
     for category, sample_id, path in drawn:
         out.print(f"  a {category} sample ({sample_id}): {path}", soft_wrap=True)
+    out.print(f"  evaluation items from the dataset: {items}; the 'always no target' baseline: {baseline}")
     out.print(f"  look again with: groundv stats {dataset}")
+
+
+def _demo_evaluation(dataset: Path, eval_dir: Path) -> tuple[Path, Path]:
+    """Score the simplest model, one that always answers "no target", on the dataset's samples."""
+    from groundv import masks
+    from groundv.benchmarks import read_benchmark
+    from groundv.eval import read_items, write_jsonl
+    from groundv.eval.run import evaluate
+
+    items = _parent(eval_dir / "items.jsonl")
+    write_jsonl(read_benchmark("groundv", [dataset], split="all"), items)
+    baseline = eval_dir / "always-no-target.jsonl"
+    write_jsonl(({"id": item.id, "mask": masks.empty(*item.size), "no_target": True} for item in read_items(items)),
+                baseline)
+    result = evaluate(items, baseline, "gres")
+    out.print(_metrics_table("gres: a model that always answers 'no target', per Ground-V category",
+                             result.metrics))
+    return items, baseline
 
 
 def _parent(path: Path) -> Path:
