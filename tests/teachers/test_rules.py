@@ -173,3 +173,14 @@ def test_category_level_for_a_single_instance_reads_singular() -> None:
     for text in responses:
         assert "chair are" not in text, text
         assert not re.search(r"\b(all|both) (the )?chairs?\b", text.lower()), text
+
+
+def test_plural_only_nouns_are_counted_in_pairs() -> None:
+    plan = Plan("negative", "object", (), {"absent": "skis"})
+    texts = set()
+    for seed in range(60):
+        out = RulesTeacher().respond(_scene(), plan, np.random.default_rng(seed))
+        texts |= {out.instruction, out.response}
+    assert any("pair of skis" in t for t in texts)
+    for text in texts:
+        assert not re.search(r"\b(a|every|no) skis\b|\bthe skis is\b", text), text

@@ -445,6 +445,9 @@ def _word(scene: Scene, name: str, rng: np.random.Generator) -> str:
 
 def _negative_object(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
     thing = str(plan.facts.get("absent") or "object")
+    if thing.endswith("s") and _plural(thing) == thing:
+        # Plural-only nouns (skis, scissors) count in pairs: "a pair of skis", never "a skis".
+        thing = f"pair of {thing}"
     return {"thing": thing, "things": _plural(thing), "a_thing": article(thing)}, set()
 
 
