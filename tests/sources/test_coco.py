@@ -246,3 +246,13 @@ def test_each_file_reads_its_own_negatives_with_its_own_category_ids(tmp_path):
                      exhaustive=False)
     scene = next(iter(src))
     assert scene.absent == {"car", "mug:spout"}
+
+
+def test_a_part_category_id_that_is_also_an_object_id(tmp_path):
+    data = paco_like()
+    # part_categories and categories number independently: id 1 is "mug" there and "handle" here.
+    data["part_categories"] = [{"id": 1, "name": "handle"}, {"id": 50, "name": "body"}]
+    data["annotations"][1]["category_id"] = 1
+    scene = next(iter(PacoSource(write(tmp_path / "p.json", data))))
+    assert scene.region(11).category == "mug:handle"
+    assert scene.region(10).category == "mug"  # the object keeps its own category

@@ -353,9 +353,10 @@ class CocoSource(Source):
     @staticmethod
     def _part_category(ann: _Annotation, vocab: _Vocab, parent_category: str) -> str:
         category = vocab.categories.get(ann.category_id)
-        if category is not None:
+        if category is not None and (":" in category.name or ann.category_id not in vocab.part_categories):
             return category.name
-        # Only a part-category id was given: write it PACO's way, "object:part".
+        # A part-category id (which may also be an object's id in 'categories', since the two lists
+        # number independently): write it PACO's way, "object:part".
         return f"{parent_category}:{vocab.part_categories[ann.category_id]}"
 
     def _absence(self, img: _Image, regions: tuple[Region, ...],
