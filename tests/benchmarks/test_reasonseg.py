@@ -105,6 +105,8 @@ def test_real_folder_with_split(shared_data):
     assert [i.id for i in items] == [MONKEY, SCENE]  # name order
     assert items[0].image == {"id": MONKEY, "file_name": f"{MONKEY}.jpg", "width": 660, "height": 480,
                               "source": "reasonseg"}
+    # is_sentence picks LISA's long or short prompt: the monkey query is a phrase, the ScanNet one a sentence.
+    assert [i.extra for i in items] == [{"is_sentence": False}, {"is_sentence": True}]
     # The split folder itself works too; its name must be the split.
     assert [i.id for i in read_reasonseg([shared_data / "reasonseg" / "val"], split="val",
                                          image_size=(480, 660))] == [MONKEY, SCENE]

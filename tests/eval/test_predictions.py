@@ -184,3 +184,11 @@ def test_a_png_of_the_wrong_size_names_the_file(tmp_path):
     with pytest.raises(InputError) as exc:
         list(match([item(1)], tmp_path))
     assert "1.png: prediction 1" in str(exc.value) and "5×5" in str(exc.value)
+
+
+def test_item_extra_round_trips_and_is_checked():
+    item = Item("a", {"id": 1}, "x", masks.empty(2, 3), False, extra={"is_sentence": True})
+    assert Item.from_json(item.to_json()) == item
+    assert "extra" not in Item("b", {"id": 1}, "x", masks.empty(2, 3), False).to_json()  # old files unchanged
+    with pytest.raises(InputError, match="'extra' must be an object"):
+        Item.from_json(dict(item.to_json(), extra=[1]), file="i.jsonl", where="line 1")

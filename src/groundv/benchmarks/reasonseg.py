@@ -19,7 +19,7 @@ file with no shapes has an all-zero mask, which LISA scores as any other).
 
 One item per JSON, id ``<name>`` (the file's stem), ``expression`` = ``text[0].strip()``: LISA's
 ``ValDataset`` uses only the first query and strips it. ``is_sentence`` (it picks LISA's long or
-short prompt template) has no place in an item and is not carried. ``category`` and
+short prompt template) is carried in the item's ``extra``. ``category`` and
 ``image.source`` are ``"reasonseg"``; ``image.file_name`` is ``<name>.jpg``.
 
 The canvas is the image's size as ``cv2.imread`` decodes it: the jpg's header is read with PIL
@@ -181,6 +181,7 @@ def _items(files: list[Path], image_size: tuple[int, int] | None) -> Iterator[It
             no_target=False,
             category="reasonseg",
             ignore=masks.encode(ignore) if ignore.any() else None,
+            extra={"is_sentence": bool(anno.get("is_sentence", False))},
         )
 
 

@@ -1,7 +1,8 @@
 """Evaluation items and predictions: the JSON-lines contract of DESIGN.md §3.2.
 
 An **item** is one thing a model is asked: ``{"id", "image": {...}, "expression", "mask": RLE,
-"no_target": bool, "category": str | null, "ignore": RLE | null}``. ``mask`` is the ground truth (the
+"no_target": bool, "category": str | null, "ignore": RLE | null}``, plus an optional ``extra`` object
+of benchmark-specific facts a model's prompt may need (ReasonSeg's ``is_sentence``). ``mask`` is the ground truth (the
 OR of the targets; all zero for a no-target item), ``no_target`` the flag protocols read (gRefCOCO's
 ``ann_id == [-1]``), ``ignore`` the pixels no protocol counts (ReasonSeg's 255 regions).
 
@@ -40,6 +41,8 @@ class Item:
         no_target: the ground truth says "nothing is referred to".
         category: Ground-V category or benchmark subset, for per-category results.
         ignore: pixels excluded from every count (ReasonSeg ``ignore`` shapes), or None.
+        extra: benchmark-specific facts for building a model's prompt (e.g. ``{"is_sentence": true}``
+            for ReasonSeg, which picks LISA's long or short template), or None.
     """
 
     id: str
@@ -49,6 +52,7 @@ class Item:
     no_target: bool
     category: str | None = None
     ignore: RLE | None = None
+    extra: dict[str, Any] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -56,8 +60,11 @@ class Item:
         return masks.size(self.mask)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "image": self.image, "expression": self.expression, "mask": self.mask,
-                "no_target": self.no_target, "category": self.category, "ignore": self.ignore}
+        out = {"id": self.id, "image": self.image, "expression": self.expression, "mask": self.mask,
+               "no_target": self.no_target, "category": self.category, "ignore": self.ignore}
+        if self.extra is not None:
+            out["extra"] = self.extra
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, *, file: str | Path | None = None, where: str | None = None,
@@ -90,7 +97,10 @@ class Item:
             ignore = _rle(ignore, "ignore", file, where, check_runs)
             if masks.size(ignore) != masks.size(mask):
                 raise InputError(f"'ignore' is {_hw(ignore)} but 'mask' is {_hw(mask)}", file=file, where=where)
-        return cls(item_id, image, expression, mask, no_target, category, ignore)
+        extra = obj.get("extra")
+        if extra is not None and not isinstance(extra, dict):
+            raise InputError("'extra' must be an object or absent", file=file, where=where)
+        return cls(item_id, image, expression, mask, no_target, category, ignore, extra)
 
 
 @dataclass(frozen=True, slots=True)
