@@ -1,0 +1,130 @@
+"""What every exporter shares: the output folder rules, reading a dataset's samples, its source regions.
+
+Exporters never overwrite a non-empty folder unless ``force`` is set, never write outside it, and
+report (never crash on) a corrupt line of the dataset: the line is skipped and listed in the
+:class:`ExportReport`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from groundv.errors import ConfigError, InputError
+from groundv.scene import Scene
+from groundv.sources import Source, open_source
+from groundv.store import read_manifest
+
+__all__ = ["ExportReport", "inside", "open_dataset_source", "prepare_out", "read_samples", "scenes_for"]
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote and what it left out.
+
+    Attributes:
+        format: the export format.
+        out: the output folder.
+        written: samples written.
+        skipped: ``(reason, where)`` of every sample left out (a corrupt line, a format that cannot
+            represent it, e.g. a no-target sample in MUSE).
+        files: the files written, relative to ``out``.
+    """
+
+    format: str
+    out: Path
+    written: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def prepare_out(out: str | Path, *, force: bool = False) -> Path:
+    """Create ``out``; refuse a non-empty folder unless ``force``.
+
+    Raises:
+        ConfigError: ``out`` is a file, or a non-empty folder and ``force`` is not set.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file, not a folder", hint="choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ConfigError(f"{out} is not empty", hint="choose an empty --out, or pass --force to write into it")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def inside(out: Path, name: str) -> Path:
+    """``out / name``, refusing a name that would land outside ``out`` (``..``, an absolute path).
+
+    Raises:
+        InputError: the name escapes the output folder.
+    """
+    path = (out / name).resolve()
+    if not path.is_relative_to(out.resolve()):
+        raise InputError(f"refusing to write {name!r}: it is outside the output folder {out}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_samples(dataset: str | Path, report: ExportReport, *, split: str | None = None) -> Iterator[dict[str, Any]]:
+    """The dataset's samples (``samples-*.jsonl``, shard order), keeping those of ``split`` when given
+    (a sample's ``split`` field); a corrupt line is listed in ``report.skipped`` and left out.
+
+    Raises:
+        InputError: the folder holds no samples.
+    """
+    files = sorted(Path(dataset).glob("samples-*.jsonl"))
+    if not files:
+        raise InputError("no samples-*.jsonl here", file=dataset, hint="pass a folder written by groundv generate")
+    for path in files:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    sample = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    report.skipped.append((f"not valid JSON ({exc.msg})", f"{path}: line {number}"))
+                    continue
+                if not isinstance(sample, dict) or "id" not in sample or "image" not in sample:
+                    report.skipped.append(("not a sample record", f"{path}: line {number}"))
+                    continue
+                if split is None or sample.get("split") == split:
+                    yield sample
+
+
+def open_dataset_source(dataset: str | Path) -> Source:
+    """Open the source a dataset was generated from, as its manifest records it.
+
+    Exporters that write the targets' own annotations (PSALM, gRefCOCO, MUSE) need the source's
+    regions, not only each sample's union mask.
+
+    Raises:
+        ConfigError: the manifest names no source that can be opened again.
+    """
+    dataset = Path(dataset)
+    source = read_manifest(dataset).settings.get("source") or {}
+    fmt, path = source.get("format"), source.get("path")
+    if not fmt or not path:
+        raise ConfigError(f"{dataset}/manifest.json records no source to read the annotations from")
+
+    def here(p: str | None) -> Path | None:
+        return None if p is None else (Path(p) if Path(p).is_absolute() else dataset / p)
+
+    options: dict[str, Any] = {"images": here(source.get("images"))}
+    if fmt == "toyworld":
+        options = {}
+    else:
+        options["parts"] = [here(p) for p in source.get("parts") or []] or None
+        options["masks"] = here(source.get("masks"))
+    return open_source(fmt, here(path), **options)  # type: ignore[arg-type]
+
+
+def scenes_for(source: Source, image_ids: Iterable[int | str]) -> dict[int | str, Scene]:
+    """The scenes of the given images (one pass over the source)."""
+    wanted = set(image_ids)
+    return {scene.image_id: scene for scene in source if scene.image_id in wanted}
