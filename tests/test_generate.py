@@ -148,3 +148,13 @@ def test_real_coco_sample(shared_data, tmp_path):
             want |= truth[target]
         assert np.array_equal(got, want), s["id"]
         assert s["no_target"] == (not s["target_ids"]) == (not got.any())
+
+
+def test_a_dataset_made_from_python_can_reopen_its_source(tmp_path):
+    from groundv.export.base import open_dataset_source
+    from groundv.sources.toyworld import ToyWorldSource, write_toyworld
+
+    write_toyworld(tmp_path / "world", 3, 0)
+    generate(ToyWorldSource(tmp_path / "world"), tmp_path / "ds", categories=["negative"])
+    reopened = open_dataset_source(tmp_path / "ds")
+    assert reopened.name == "toyworld" and len(reopened) == 3

@@ -161,9 +161,22 @@ def _run_in_worker(scene: Scene, categories: Sequence[str], seen: Sequence[str])
 
 
 def _source_info(source: Source) -> dict[str, Any]:
-    files = [str(Path(f).resolve()) for f in getattr(source, "files", ())]
-    images = getattr(source, "images", None)
-    return {"format": source.name, "files": files, "images": str(Path(images).resolve()) if images else None}
+    """How to open ``source`` again (``open_source(format, path, ...)``), for the manifest and exporters."""
+
+    def resolved(path: Any) -> str | None:
+        return str(Path(path).resolve()) if path is not None else None
+
+    files = list(getattr(source, "files", ()))
+    info: dict[str, Any] = {"format": source.name, "images": resolved(getattr(source, "images", None))}
+    if source.name == "toyworld":
+        info["path"] = resolved(Path(files[0]).parent)
+    elif source.name == "panoptic":
+        info.update(path=resolved(getattr(source, "file", None)), masks=resolved(getattr(source, "masks", None)))
+    elif source.name == "pascal-part":
+        info["path"] = resolved(getattr(source, "path", None))
+    else:
+        info.update(path=resolved(files[0]) if files else None, parts=[resolved(f) for f in files[1:]])
+    return info
 
 
 def generate(

@@ -35,7 +35,7 @@ from typing import Any, TypedDict
 import numpy as np
 from pycocotools import mask as _coco
 
-from groundv.errors import GroundvWarning, MaskError
+from groundv.errors import GroundvWarning, MaskError, MissingDependency
 
 __all__ = [
     "RLE",
@@ -54,6 +54,7 @@ __all__ = [
     "is_empty",
     "overlap",
     "size",
+    "to_polygons",
     "union",
 ]
 
@@ -420,3 +421,75 @@ def _size_of(rle: dict[str, Any], where: str) -> tuple[int, int]:
 
 def _at(where: str) -> str:
     return f"{where}: " if where else ""
+
+
+def to_polygons(rle: RLE, *, min_area: float = 0.0, holes: bool = True) -> list[list[float]]:
+    """Trace a mask into polygons ``[[x1, y1, x2, y2, ...], ...]`` (float pixel coordinates).
+
+    ``cv2.findContours`` (``RETR_CCOMP``, ``CHAIN_APPROX_SIMPLE``) traces each connected component's
+    outer boundary through the centres of its boundary pixels, so painting a polygon with a
+    boundary-inclusive filler (``cv2.fillPoly``, as LISA's ``get_mask_from_json`` does) gives the
+    component back: exactly for axis-aligned rectangles and most blobs, within a few boundary pixels
+    along diagonal edges.
+
+    Holes: readers that paint every polygon with 1 (LISA's ReasonSeg loader, pycocotools' OR of
+    components) cannot carve a hole out with a second polygon. With ``holes`` (the default) each hole
+    is therefore spliced into its component's polygon through a zero-width "keyhole" cut between
+    their nearest points. ``cv2.fillPoly`` (even-odd) then leaves the hole empty; the cut line, which
+    it paints, runs between the nearest boundary pixels and so through the component's own pixels
+    (one polygon per component still, and holes come back exactly in the tests). pycocotools'
+    rasteriser (:func:`from_polygons`) is not boundary-inclusive and loses more along every edge.
+    With ``holes=False`` holes are left out and come back filled. Islands inside holes are
+    components of their own.
+
+    Contours with fewer than 3 points (one pixel, a one-pixel-wide line) are dropped, as are
+    components whose polygon area (``cv2.contourArea``, which counts from boundary pixel centres, so
+    below the pixel count) is under ``min_area``. An empty mask gives ``[]``.
+
+    Raises:
+        MissingDependency: ``opencv-python-headless`` is not installed.
+
+    Example:
+        >>> m = np.zeros((6, 8), dtype=np.uint8); m[1:4, 2:6] = 1
+        >>> to_polygons(encode(m))
+        [[2.0, 1.0, 2.0, 3.0, 5.0, 3.0, 5.0, 1.0]]
+    """
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise MissingDependency("opencv-python-headless", "polygon tracing", extra="reasonseg") from None
+    bitmap = np.ascontiguousarray(decode(rle))
+    if not bitmap.any():
+        return []
+    contours, hierarchy = cv2.findContours(bitmap, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    links = hierarchy[0]
+    out: list[list[float]] = []
+    for i, contour in enumerate(contours):
+        if links[i][3] != -1:  # a hole: spliced into its parent below
+            continue
+        points = contour.reshape(-1, 2)
+        if len(points) < 3 or cv2.contourArea(contour) < min_area:
+            continue
+        child = links[i][2]
+        while holes and child != -1:
+            hole = contours[child].reshape(-1, 2)
+            if len(hole) >= 3:
+                points = _splice(points, hole)
+            child = links[child][0]
+        out.append(points.astype(np.float64).ravel().tolist())
+    return out
+
+
+def _splice(outer: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``outer`` with ``hole`` spliced in through a cut between their nearest points (a keyhole)."""
+    # Squared distances of every pair, in blocks so that big contours stay in bounded memory.
+    best, at = None, (0, 0)
+    step = max(1, 2_000_000 // max(len(hole), 1))
+    for start in range(0, len(outer), step):
+        block = outer[start:start + step].astype(np.int64)
+        d = ((block[:, None, :] - hole[None, :, :].astype(np.int64)) ** 2).sum(-1)
+        k = int(d.argmin())
+        if best is None or d.flat[k] < best:
+            best, at = int(d.flat[k]), (start + k // len(hole), k % len(hole))
+    i, j = at
+    return np.concatenate([outer[:i + 1], hole[j:], hole[:j + 1], outer[i:]])

@@ -15,7 +15,13 @@ from groundv.export.base import ExportReport
 __all__ = ["EXPORTERS", "ExportReport", "get_exporter"]
 
 #: format → "module:function" (imported only when used)
-EXPORTERS: dict[str, str] = {}
+EXPORTERS: dict[str, str] = {
+    "lisa": "groundv.export.lisa:write_lisa",
+    "muse": "groundv.export.muse:write_muse",
+    "psalm": "groundv.export.psalm:write_psalm",
+    "grefcoco": "groundv.export.grefcoco:write_grefcoco",
+    "parquet": "groundv.export.parquet:write_parquet",
+}
 
 
 def get_exporter(name: str) -> Callable[..., ExportReport]:

@@ -1,0 +1,206 @@
+"""gRefCOCO export: ``grefs(unc).json`` + ``instances.json``, read by ``G_REFER`` (FORMATS.md §8, §16).
+
+One ref per sample::
+
+    {"ref_id": 0, "image_id": 1, "file_name": "000000000001.jpg", "split": "train",
+     "ann_id": [1015, 1018], "category_id": [1, 1], "no_target": false, "sent_ids": [0],
+     "sentences": [{"raw": "...", "sent": "...", "sent_id": 0, "tokens": [...]}]}
+
+A no-target sample has ``ann_id: [-1]``, ``category_id: [-1]`` and ``no_target: true``; ``G_REFER``'s
+``getMaskByRef`` then gives an all-zero mask. ``instances.json`` is a COCO instances file holding the
+images of the refs, every target region used (compressed-RLE segmentation) and their categories, so
+``getMaskByRef`` (the OR of the ref's annotation masks) gives back each sample's mask exactly.
+
+``ref_id`` and ``sent_id`` are the sample's position in the export (shard order), so the same dataset
+and ``split`` give the same ids. ``split`` is the sample's ``split`` field, ``"train"`` when it has none.
+
+This module also holds what the PSALM export shares with it: :func:`sentence` (a RefCOCO sentence
+record) and :func:`resolve_targets` (each sample with the source regions it targets, and COCO
+annotation ids that are unique across images).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from groundv import masks
+from groundv.errors import InputError
+from groundv.export.base import ExportReport, inside, open_dataset_source, prepare_out, read_samples, scenes_for
+from groundv.sample import Sample
+from groundv.scene import Region, Scene
+
+__all__ = ["GREFS", "INSTANCES", "Target", "annotation", "checked_samples", "image_info", "resolve_targets",
+           "sentence", "write_grefcoco"]
+
+GREFS = "grefs(unc).json"
+INSTANCES = "instances.json"
+
+_TOKEN = re.compile(r"[\w']+|[^\w\s]")
+
+
+def sentence(text: str, sent_id: int) -> dict[str, Any]:
+    """A RefCOCO/gRefCOCO sentence record: ``raw`` and ``sent`` are the text as written, ``tokens``
+    its lower-cased words and punctuation.
+
+    Example:
+        >>> sentence("Segment the red mug.", 3)["tokens"]
+        ['segment', 'the', 'red', 'mug', '.']
+    """
+    return {"raw": text, "sent": text, "sent_id": int(sent_id), "tokens": _TOKEN.findall(text.lower())}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A sample ready for an export that writes its targets' own annotations.
+
+    Attributes:
+        record: the sample as read (keeps extra fields such as ``split``).
+        sample: the checked sample.
+        scene: its image in the source.
+        regions: the target regions, in ``target_ids`` order (empty for no target).
+        ann_ids: the COCO annotation id written for each region.
+    """
+
+    record: dict[str, Any]
+    sample: Sample
+    scene: Scene
+    regions: tuple[Region, ...]
+    ann_ids: tuple[int, ...]
+
+
+def annotation(region: Region, ann_id: int, image_id: int | str) -> dict[str, Any]:
+    """The full COCO annotation dict of a region (compressed-RLE segmentation, exact pixel area)."""
+    return {"id": ann_id, "image_id": image_id, "category_id": region.category_id,
+            "segmentation": {"size": list(region.rle["size"]), "counts": region.rle["counts"]},
+            "area": masks.area(region.rle), "bbox": [float(v) for v in region.bbox],
+            "iscrowd": int(region.iscrowd)}
+
+
+def _checked(records: Iterable[dict[str, Any]], report: ExportReport) -> list[tuple[dict[str, Any], Sample]]:
+    kept = []
+    for record in records:
+        try:
+            kept.append((record, Sample.from_json(record)))
+        except InputError as exc:
+            report.skipped.append((f"not a valid sample ({exc.reason})", f"sample {record.get('id')}"))
+    return kept
+
+
+def checked_samples(dataset: str | Path, report: ExportReport, *, split: str | None = None
+                    ) -> list[tuple[dict[str, Any], Sample]]:
+    """The dataset's samples of ``split`` that pass the sample contract; the others go to ``report.skipped``."""
+    return _checked(read_samples(dataset, report, split=split), report)
+
+
+def resolve_targets(dataset: str | Path, report: ExportReport, *, split: str | None = None) -> list[Target]:
+    """Each sample of ``split`` with its image and target regions from the dataset's source.
+
+    A sample is left out (and listed in ``report.skipped``) when its line is corrupt, it breaks the
+    sample contract, its image or a target region is not in the source, or the union of its targets
+    is not its mask. A region keeps its source id as annotation id unless another image uses the
+    same id (panoptic segment ids, for one); those get fresh ids above every source id.
+
+    Raises:
+        InputError: the folder holds no samples.
+        ConfigError: the manifest names no source that can be opened again.
+    """
+    samples = checked_samples(dataset, report, split=split)
+    source = open_dataset_source(dataset)
+    scenes = scenes_for(source, {sample.image["id"] for _, sample in samples})
+    found: list[tuple[dict[str, Any], Sample, Scene, tuple[Region, ...]]] = []
+    for record, sample in samples:
+        where = f"sample {sample.id}"
+        scene = scenes.get(sample.image["id"])
+        if scene is None:
+            report.skipped.append((f"image {sample.image['id']} is not in the source", where))
+            continue
+        missing = [i for i in sample.target_ids if i not in scene]
+        if missing:
+            report.skipped.append((f"target region(s) {missing} not in image {scene.image_id} of the source",
+                                   where))
+            continue
+        regions = tuple(scene.region(i) for i in sample.target_ids)
+        if regions and scene.union_mask(sample.target_ids)["counts"] != sample.mask["counts"]:
+            report.skipped.append(("the union of the target regions is not the sample's mask", where))
+            continue
+        found.append((record, sample, scene, regions))
+
+    images_of: dict[int, set[int | str]] = {}
+    for _, _, scene, regions in found:
+        for region in regions:
+            images_of.setdefault(region.id, set()).add(scene.image_id)
+    shared = {rid for rid, images in images_of.items() if len(images) > 1}
+    fresh = max((abs(rid) for rid in images_of), default=0) + 1
+    ids: dict[tuple[int | str, int], int] = {}
+    for _, _, scene, regions in found:
+        for region in regions:
+            key = (scene.image_id, region.id)
+            if key not in ids:
+                if region.id in shared or region.id < 0:
+                    ids[key], fresh = fresh, fresh + 1
+                else:
+                    ids[key] = region.id
+    return [Target(record, sample, scene, regions, tuple(ids[(scene.image_id, r.id)] for r in regions))
+            for record, sample, scene, regions in found]
+
+
+def image_info(sample: Sample) -> dict[str, Any]:
+    """The COCO ``images[]`` dict of a sample's image."""
+    image = sample.image
+    return {"id": image["id"], "file_name": image["file_name"], "width": image["width"], "height": image["height"]}
+
+
+def write_grefcoco(dataset: str | Path, out: str | Path, *, split: str | None = None,
+                   force: bool = False) -> ExportReport:
+    """Write ``OUT/grefs(unc).json`` and ``OUT/instances.json`` for ``G_REFER`` (ReLA, LISA, GSVA).
+
+    Args:
+        dataset: a folder written by ``groundv generate``.
+        out: the output folder (empty, or anything with ``force``).
+        split: only the samples whose ``split`` field is this.
+        force: write into a non-empty ``out``.
+
+    Raises:
+        ConfigError: ``out`` is not empty and ``force`` is not set; the manifest names no source.
+        InputError: the dataset holds no samples.
+
+    Example:
+        >>> report = write_grefcoco("ds", "grefcoco")  # doctest: +SKIP
+        >>> # G_REFER("grefcoco", "grefcoco", splitBy="unc") with the source's images under its image root
+    """
+    report = ExportReport("grefcoco", Path(out))
+    targets = resolve_targets(dataset, report, split=split)
+    out = prepare_out(out, force=force)
+    report.out = out
+    refs, images, annotations, categories = [], {}, {}, {}
+    for index, t in enumerate(targets):
+        image_id = t.scene.image_id
+        images.setdefault(image_id, image_info(t.sample))
+        for region, ann_id in zip(t.regions, t.ann_ids, strict=True):
+            annotations.setdefault(ann_id, annotation(region, ann_id, image_id))
+            name = region.category
+            categories.setdefault(region.category_id, {
+                "id": region.category_id, "name": name,
+                "supercategory": name.split(":", 1)[0] if region.kind == "part" else name})
+        split_name = t.record.get("split")
+        refs.append({
+            "ref_id": index, "image_id": image_id, "file_name": t.sample.image["file_name"],
+            "split": split_name if isinstance(split_name, str) and split_name else "train",
+            "ann_id": list(t.ann_ids) or [-1],
+            "category_id": [r.category_id for r in t.regions] or [-1],
+            "no_target": not t.regions, "sent_ids": [index], "sentences": [sentence(t.sample.instruction, index)],
+        })
+    instances = {"info": {"description": f"groundv export of {Path(dataset).name}"},
+                 "images": list(images.values()), "annotations": list(annotations.values()),
+                 "categories": sorted(categories.values(), key=lambda c: c["id"])}
+    inside(out, GREFS).write_bytes(orjson.dumps(refs))
+    inside(out, INSTANCES).write_bytes(orjson.dumps(instances))
+    report.written = len(refs)
+    report.files = [GREFS, INSTANCES]
+    return report
