@@ -15,11 +15,13 @@ from typing import Any
 import orjson
 
 from groundv.errors import ConfigError, InputError
-from groundv.scene import Scene
+from groundv.sample import Sample
+from groundv.scene import Region, Scene
 from groundv.sources import Source, open_source
 from groundv.store import read_manifest
 
-__all__ = ["ExportReport", "inside", "open_dataset_source", "prepare_out", "read_samples", "scenes_for"]
+__all__ = ["ExportReport", "Target", "checked_samples", "inside", "open_dataset_source", "prepare_out",
+           "read_samples", "resolve_targets", "scenes_for"]
 
 
 @dataclass
@@ -128,3 +130,90 @@ def scenes_for(source: Source, image_ids: Iterable[int | str]) -> dict[int | str
     """The scenes of the given images (one pass over the source)."""
     wanted = set(image_ids)
     return {scene.image_id: scene for scene in source if scene.image_id in wanted}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A sample ready for an export that writes its targets' own annotations.
+
+    Attributes:
+        record: the sample as read (keeps extra fields such as ``split``).
+        sample: the checked sample.
+        scene: its image in the source.
+        regions: the target regions, in ``target_ids`` order (empty for no target).
+        ann_ids: the COCO annotation id written for each region.
+    """
+
+    record: dict[str, Any]
+    sample: Sample
+    scene: Scene
+    regions: tuple[Region, ...]
+    ann_ids: tuple[int, ...]
+
+
+def _checked(records: Iterable[dict[str, Any]], report: ExportReport) -> list[tuple[dict[str, Any], Sample]]:
+    kept = []
+    for record in records:
+        try:
+            kept.append((record, Sample.from_json(record)))
+        except InputError as exc:
+            report.skipped.append((f"not a valid sample ({exc.reason})", f"sample {record.get('id')}"))
+    return kept
+
+
+def checked_samples(dataset: str | Path, report: ExportReport, *, split: str | None = None
+                    ) -> list[tuple[dict[str, Any], Sample]]:
+    """The dataset's samples of ``split`` that pass the sample contract; the others go to ``report.skipped``."""
+    return _checked(read_samples(dataset, report, split=split), report)
+
+
+def resolve_targets(dataset: str | Path, report: ExportReport, *, split: str | None = None) -> list[Target]:
+    """Each sample of ``split`` with its image and target regions from the dataset's source.
+
+    A sample is left out (and listed in ``report.skipped``) when its line is corrupt, it breaks the
+    sample contract, its image or a target region is not in the source, or the union of its targets
+    is not its mask. A region keeps its source id as annotation id unless another image uses the
+    same id (panoptic segment ids, for one); those get fresh ids above every source id.
+
+    Raises:
+        InputError: the folder holds no samples.
+        ConfigError: the manifest names no source that can be opened again.
+    """
+    samples = checked_samples(dataset, report, split=split)
+    source = open_dataset_source(dataset)
+    scenes = scenes_for(source, {sample.image["id"] for _, sample in samples})
+    found: list[tuple[dict[str, Any], Sample, Scene, tuple[Region, ...]]] = []
+    for record, sample in samples:
+        where = f"sample {sample.id}"
+        scene = scenes.get(sample.image["id"])
+        if scene is None:
+            report.skipped.append((f"image {sample.image['id']} is not in the source", where))
+            continue
+        missing = [i for i in sample.target_ids if i not in scene]
+        if missing:
+            report.skipped.append((f"target region(s) {missing} not in image {scene.image_id} of the source",
+                                   where))
+            continue
+        regions = tuple(scene.region(i) for i in sample.target_ids)
+        if regions and scene.union_mask(sample.target_ids)["counts"] != sample.mask["counts"]:
+            report.skipped.append(("the union of the target regions is not the sample's mask", where))
+            continue
+        found.append((record, sample, scene, regions))
+
+    images_of: dict[int, set[int | str]] = {}
+    for _, _, scene, regions in found:
+        for region in regions:
+            images_of.setdefault(region.id, set()).add(scene.image_id)
+    shared = {rid for rid, images in images_of.items() if len(images) > 1}
+    fresh = max((abs(rid) for rid in images_of), default=0) + 1
+    ids: dict[tuple[int | str, int], int] = {}
+    for _, _, scene, regions in found:
+        for region in regions:
+            key = (scene.image_id, region.id)
+            if key not in ids:
+                if region.id in shared or region.id < 0:
+                    ids[key], fresh = fresh, fresh + 1
+                else:
+                    ids[key] = region.id
+    return [Target(record, sample, scene, regions, tuple(ids[(scene.image_id, r.id)] for r in regions))
+            for record, sample, scene, regions in found]

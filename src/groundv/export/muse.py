@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from groundv import masks
-from groundv.export.base import ExportReport, inside, open_dataset_source, prepare_out, read_samples, scenes_for
+from groundv.export.base import ExportReport, inside, prepare_out, resolve_targets
 from groundv.knowledge import display_name
 from groundv.scene import Region
 
@@ -55,35 +55,21 @@ def write_muse(dataset: str | Path, out: str | Path, *, split: str | None = None
         ConfigError: ``out`` is not empty and ``force`` is not set, or the dataset's source cannot be
             opened again.
     """
-    dataset = Path(dataset)
+    report = ExportReport("muse", Path(out))
+    targets = resolve_targets(dataset, report, split=split)
     out = prepare_out(out, force=force)
-    report = ExportReport("muse", out)
-    kept: list[dict[str, Any]] = []
-    for sample in read_samples(dataset, report, split=split):
-        if not sample.get("target_ids"):
-            report.skipped.append((NO_TARGET, f"sample {sample['id']}"))
-        else:
-            kept.append(sample)
-    scenes = scenes_for(open_dataset_source(dataset), {s["image"]["id"] for s in kept}) if kept else {}
+    report.out = out
 
     records: dict[Any, dict[str, Any]] = {}
-    for sample in kept:
-        image, where = sample["image"], f"sample {sample['id']}"
-        scene = scenes.get(image["id"])
-        try:
-            regions = [scene.region(i) for i in sample["target_ids"]] if scene else None
-        except KeyError:
-            regions = None
-        if not regions:
-            report.skipped.append(("its targets are not in the source", where))
+    for target in targets:
+        sample, image = target.record, target.sample.image
+        if not target.regions:
+            report.skipped.append((NO_TARGET, f"sample {target.sample.id}"))
             continue
-        inter, uni, _, _ = masks.overlap(masks.union([r.rle for r in regions]), sample["mask"])
-        if inter != uni:
-            report.skipped.append(("its targets' masks do not make up its mask", where))
-            continue
-        answers = [_annotation(r, image["id"]) for r in regions]
-        text = text_answer([display_name(r.category) for r in regions])
-        assert text.count(SEG) == len(answers), (text, len(answers))
+        answers = [_annotation(r, image["id"]) for r in target.regions]
+        text = text_answer([display_name(r.category) for r in target.regions])
+        if text.count(SEG) != len(answers):  # PixelLM drops such a sample silently: never write one
+            raise RuntimeError(f"sample {target.sample.id}: {text!r} does not have one {SEG} per mask")
         record = records.get(image["id"])
         if record is None:
             record = records[image["id"]] = {

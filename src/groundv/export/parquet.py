@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from groundv.errors import MissingDependency
-from groundv.export.base import ExportReport, inside, prepare_out
-from groundv.export.grefcoco import checked_samples
+from groundv.export.base import ExportReport, checked_samples, inside, prepare_out
 
 __all__ = ["PARQUET_FILE", "write_parquet"]
 

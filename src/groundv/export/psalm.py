@@ -19,8 +19,8 @@ from pathlib import Path
 
 import orjson
 
-from groundv.export.base import ExportReport, inside, prepare_out
-from groundv.export.grefcoco import annotation, image_info, resolve_targets, sentence
+from groundv.export.base import ExportReport, inside, prepare_out, resolve_targets
+from groundv.export.grefcoco import annotation, image_info, sentence
 
 __all__ = ["PSALM_FILE", "write_psalm"]
 
