@@ -744,6 +744,48 @@ def export_cmd(
         err.print(f"... and {len(report.skipped) - limit:,} more skipped", highlight=False)
 
 
+
+@app.command("verify")
+@_handles_errors
+def verify_cmd(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A dataset folder from 'groundv generate'.")],
+    teacher: Annotated[str, typer.Option(
+        "--teacher", help="The second teacher that re-derives the targets (only 'rules' today).")] = "rules",
+    drop_disagreeing: Annotated[Path | None, typer.Option(
+        "--drop-disagreeing", metavar="OUT",
+        help="Write OUT/samples-00000.jsonl with only the samples the verifier agrees with.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty OUT.")] = False,
+) -> None:
+    """Re-derive every sample's targets from its recorded facts and the scene; write DIR/verdicts.jsonl.
+
+    Verdicts: agree, disagree (the verifier's targets are kept) or unsure. Resumable: samples already
+    verdicted are skipped.
+
+    Example: groundv verify ds --drop-disagreeing ds-agreed
+    """
+    from groundv.verify import VERDICTS, verify
+
+    summary = verify(directory, teacher=teacher, drop_disagreeing=drop_disagreeing, force=force)
+    table = Table(title=f"Verdicts ({teacher})")
+    table.add_column("category", style="bold")
+    for verdict in VERDICTS:
+        table.add_column(verdict, justify="right")
+    for category, counts in sorted(summary.by_category.items()):
+        table.add_row(category, *(f"{counts[v]:,}" for v in VERDICTS))
+    table.add_row("all", *(f"{summary.total[v]:,}" for v in VERDICTS), style="bold")
+    out.print(table)
+    new = ", ".join(f"{summary.new[v]:,} {v}" for v in VERDICTS)
+    out.print(f"verdicted {sum(summary.new.values()):,} samples ({new}); {summary.skipped_existing:,} already "
+              f"verdicted; wrote [bold]{escape(str(summary.verdicts))}[/]", highlight=False)
+    for where, why in summary.corrupt[:10]:
+        err.print(f"skipped: {escape(where)}: {escape(why)}", highlight=False, soft_wrap=True)
+    if len(summary.corrupt) > 10:
+        err.print(f"... and {len(summary.corrupt) - 10:,} more corrupt lines", highlight=False)
+    if summary.out is not None:
+        out.print(f"kept {summary.kept:,} agreeing samples in "
+                  f"[bold]{escape(str(summary.out / 'samples-00000.jsonl'))}[/]", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
