@@ -158,6 +158,14 @@ def test_drop_disagreeing_keeps_only_agreeing(dataset, tmp_path):
     with pytest.raises(ConfigError, match="not empty"):
         verify(dataset, drop_disagreeing=tmp_path / "kept")
     assert verify(dataset, drop_disagreeing=tmp_path / "kept", force=True).kept == len(kept)
+    # The kept folder is a dataset like any other: its manifest counts what is in it, and it exports.
+    from groundv.export import get_exporter
+    from groundv.store import read_manifest
+
+    manifest = read_manifest(tmp_path / "kept")
+    assert manifest.samples == len(kept) and manifest.data["verified"]["dropped"] == len(dropped)
+    assert sum(entry["samples"] for entry in manifest.by_category.values()) == len(kept)
+    assert get_exporter("psalm")(tmp_path / "kept", tmp_path / "psalm").written == len(kept)
 
 
 def test_unknown_teacher_is_a_config_error(dataset):

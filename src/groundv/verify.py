@@ -423,7 +423,8 @@ def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: s
     Args:
         directory: a dataset folder from ``groundv generate``.
         teacher: the verifier (:data:`VERIFIERS`).
-        drop_disagreeing: a folder to write ``samples-00000.jsonl`` with only the agreeing samples.
+        drop_disagreeing: a folder to write with only the agreeing samples (``samples-00000.jsonl`` and a
+            ``manifest.json`` with the counts redone and a ``verified`` note), a dataset like any other.
         force: write into a non-empty ``drop_disagreeing`` folder.
 
     Returns:
@@ -482,7 +483,36 @@ def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: s
         category = str(categories.get(sid) or record.get("category") or "?")
         summary.by_category.setdefault(category, Counter())[record["verdict"]] += 1
     if out_dir is not None:
-        kept = [line for line, s in lines if done.get(s["id"], {}).get("verdict") == "agree"]
-        (out_dir / "samples-00000.jsonl").write_bytes(b"".join(kept))
+        kept = [(line, s) for line, s in lines if done.get(s["id"], {}).get("verdict") == "agree"]
+        (out_dir / "samples-00000.jsonl").write_bytes(b"".join(line for line, _ in kept))
+        _write_filtered_manifest(directory, out_dir, [s for _, s in kept], len(lines), verifier.name)
         summary.kept, summary.out = len(kept), out_dir
     return summary
+
+
+def _write_filtered_manifest(directory: Path, out_dir: Path, kept: list[dict[str, Any]], total: int,
+                             verifier: str) -> None:
+    """The source dataset's manifest, its counts redone for the kept samples and its source paths made
+    absolute, so ``stats``, ``show``, ``export`` and ``items`` read the filtered folder like any dataset."""
+    from groundv.store import MANIFEST, read_manifest
+
+    data = read_manifest(directory).data
+    source = dict(data["settings"].get("source") or {})
+    for key in ("path", "images", "masks"):
+        if isinstance(source.get(key), str) and not Path(source[key]).is_absolute():
+            source[key] = str((directory / source[key]).resolve())
+    if isinstance(source.get("parts"), list):
+        source["parts"] = [p if Path(p).is_absolute() else str((directory / p).resolve()) for p in source["parts"]]
+    data["settings"] = {**data["settings"], "source": source}
+    counts = Counter(s.get("category") for s in kept)
+    subtypes: dict[str, Counter[str]] = {}
+    for s in kept:
+        subtypes.setdefault(str(s.get("category")), Counter())[str(s.get("subtype"))] += 1
+    for category, entry in data.get("by_category", {}).items():
+        entry["samples"] = counts.get(category, 0)
+        entry["subtypes"] = dict(sorted(subtypes.get(category, Counter()).items()))
+    data["samples"] = len(kept)
+    data["files"] = {**data.get("files", {}), "samples": ["samples-00000.jsonl"], "rejections": []}
+    data["verified"] = {"from": str(directory.resolve()), "verifier": verifier, "kept": len(kept),
+                        "dropped": total - len(kept)}
+    (out_dir / MANIFEST).write_bytes(orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))
