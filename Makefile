@@ -22,8 +22,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# Speed and memory figures for BENCHMARKS.md (minutes, not part of the tests).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_eval.py --million
+	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_export.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
