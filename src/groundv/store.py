@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -46,6 +46,7 @@ __all__ = [
     "Manifest",
     "UnitResult",
     "iter_samples",
+    "read_lenient",
     "read_manifest",
     "sample_scene",
 ]
@@ -175,6 +176,29 @@ def iter_samples(directory: str | Path, kind: str = "samples") -> Iterator[dict[
                     yield orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
                     raise InputError(f"not valid JSON: {exc.msg}", file=path, where=f"line {n}") from None
+
+
+def read_lenient(path: Path, on_corrupt: Callable[[str, str], None]) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """``(line, record)`` of every line of a JSON-lines file that holds an object with a string ``id``.
+
+    Tools that read a dataset to export or verify it must not stop at one torn line: every other line
+    (not JSON, not such an object) is reported as ``on_corrupt(where, why)`` and skipped. Each yielded
+    line ends with a newline, so it can be written out again as it is.
+    """
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}: line {number}"
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                on_corrupt(where, f"not valid JSON ({exc.msg})")
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+                on_corrupt(where, "not a record with an id")
+                continue
+            yield line if line.endswith(b"\n") else line + b"\n", record
 
 
 def _unit_of(record: Mapping[str, Any]) -> UnitKey:

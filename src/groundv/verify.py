@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ import orjson
 from groundv import knowledge
 from groundv.errors import ConfigError, InputError
 from groundv.scene import Scene
+from groundv.store import read_lenient
 from groundv.tasks.facts import SceneFacts
 
 __all__ = ["VERDICTS", "VERDICTS_FILE", "VERIFIERS", "RulesVerifier", "SampleVerdict", "VerifySummary",
@@ -391,29 +392,16 @@ def make_verifier(name: str) -> RulesVerifier:
                       hint="LLM verifiers come with the LLM teachers; use --teacher rules")
 
 
-def _records(path: Path, corrupt: list[tuple[str, str]]) -> Iterator[tuple[bytes, dict[str, Any]]]:
-    """``(line, record)`` of every JSON object line with an ``id``; others go to ``corrupt``."""
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                corrupt.append((f"{path}: line {number}", f"not valid JSON ({exc.msg})"))
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-                corrupt.append((f"{path}: line {number}", "not a record with an id"))
-                continue
-            yield line if line.endswith(b"\n") else line + b"\n", record
-
-
 def _pixels(scene: Scene) -> np.ndarray | None:
     if scene.path is None:
         return None
     from groundv.render import load_image
 
     return np.asarray(load_image(scene))
+
+
+def _collect(corrupt: list[tuple[str, str]]) -> Callable[[str, str], None]:
+    return lambda where, why: corrupt.append((where, why))
 
 
 def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: str | Path | None = None,
@@ -448,12 +436,12 @@ def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: s
         raise InputError("no samples-*.jsonl here", file=directory, hint="pass a folder written by groundv generate")
     done: dict[str, dict[str, Any]] = {}
     if summary.verdicts.is_file():
-        for _, record in _records(summary.verdicts, summary.corrupt):
+        for _, record in read_lenient(summary.verdicts, _collect(summary.corrupt)):
             if record.get("verdict") in VERDICTS:
                 done[record["id"]] = record
             else:
                 summary.corrupt.append((str(summary.verdicts), f"id {record['id']}: unknown verdict"))
-    lines = [item for path in files for item in _records(path, summary.corrupt)]
+    lines = [item for path in files for item in read_lenient(path, _collect(summary.corrupt))]
     todo = [s for _, s in lines if s["id"] not in done]
     summary.skipped_existing = len(lines) - len(todo)
     if todo:

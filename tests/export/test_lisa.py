@@ -12,19 +12,10 @@ from groundv import masks
 from groundv.errors import ConfigError
 from groundv.export import EXPORTERS, get_exporter
 from groundv.export.lisa import is_sentence, write_lisa
-from groundv.generate import generate
-from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 
 cv2 = pytest.importorskip("cv2")
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("lisa")
-    world = write_toyworld(root / "world", 8, seed=3)
-    info = {"format": "toyworld", "path": str(world), "images": str(world / "images")}
-    generate(ToyWorldSource(world), root / "ds", seed=1, source_info=info)
-    return root / "ds"
 
 
 @pytest.fixture(scope="module")

@@ -12,17 +12,6 @@ from groundv import masks
 from groundv.errors import ConfigError
 from groundv.export import EXPORTERS, get_exporter
 from groundv.export.muse import NO_TARGET, SEG, text_answer, write_muse
-from groundv.generate import generate
-from groundv.sources.toyworld import ToyWorldSource, write_toyworld
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("muse")
-    world = write_toyworld(root / "world", 8, seed=3)
-    info = {"format": "toyworld", "path": str(world), "images": str(world / "images")}
-    generate(ToyWorldSource(world), root / "ds", seed=1, source_info=info)
-    return root / "ds"
 
 
 def samples(dataset: Path) -> list[dict]:

@@ -10,20 +10,12 @@ from pycocotools import mask as cocomask
 
 from groundv.errors import MissingDependency
 from groundv.export.parquet import write_parquet
-from groundv.generate import generate
-from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 from groundv.store import iter_samples
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    world = write_toyworld(tmp_path_factory.mktemp("world"), 8, seed=3)
-    folder = tmp_path_factory.mktemp("ds")
-    generate(ToyWorldSource(world), folder, seed=1, source_info={"format": "toyworld", "path": str(world)})
-    return folder
 
 
 def test_rows_are_the_samples(dataset, tmp_path):

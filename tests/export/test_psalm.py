@@ -11,17 +11,7 @@ from pycocotools import mask as cocomask
 
 from groundv.errors import ConfigError
 from groundv.export.psalm import write_psalm
-from groundv.generate import generate
-from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 from groundv.store import iter_samples
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    world = write_toyworld(tmp_path_factory.mktemp("world"), 8, seed=3)
-    folder = tmp_path_factory.mktemp("ds")
-    generate(ToyWorldSource(world), folder, seed=1, source_info={"format": "toyworld", "path": str(world)})
-    return folder
 
 
 def psalm_mask(record):

@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from groundv.errors import ConfigError, InputError
 from groundv.sample import Sample
 from groundv.scene import Region, Scene
 from groundv.sources import Source, open_source
-from groundv.store import read_manifest
+from groundv.store import read_lenient, read_manifest
 
 __all__ = ["ExportReport", "Target", "checked_samples", "inside", "open_dataset_source", "prepare_out",
            "read_samples", "resolve_targets", "scenes_for"]
@@ -83,20 +81,12 @@ def read_samples(dataset: str | Path, report: ExportReport, *, split: str | None
     if not files:
         raise InputError("no samples-*.jsonl here", file=dataset, hint="pass a folder written by groundv generate")
     for path in files:
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    sample = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    report.skipped.append((f"not valid JSON ({exc.msg})", f"{path}: line {number}"))
-                    continue
-                if not isinstance(sample, dict) or "id" not in sample or "image" not in sample:
-                    report.skipped.append(("not a sample record", f"{path}: line {number}"))
-                    continue
-                if split is None or sample.get("split") == split:
-                    yield sample
+        for _, sample in read_lenient(path, lambda where, why: report.skipped.append((why, where))):
+            if "image" not in sample:
+                report.skipped.append(("not a sample record", f"{path}: sample {sample['id']}"))
+                continue
+            if split is None or sample.get("split") == split:
+                yield sample
 
 
 def open_dataset_source(dataset: str | Path) -> Source:

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from groundv.cli import app
-from groundv.generate import generate
-from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 from groundv.store import iter_samples
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    world = write_toyworld(tmp_path_factory.mktemp("world"), 4, seed=3)
-    folder = tmp_path_factory.mktemp("ds")
-    generate(ToyWorldSource(world), folder, seed=1, source_info={"format": "toyworld", "path": str(world)})
-    return folder
 
 
 def test_export_grefcoco_then_refuse_non_empty_out(dataset, tmp_path):
