@@ -133,11 +133,13 @@ def test_items_from_a_groundv_dataset_then_eval_per_category(tmp_path):
     from tests.conftest import box_mask
 
     image = {"id": 1, "file_name": "a.jpg", "width": 10, "height": 8, "source": "toyworld"}
+    teacher = {"name": "rules", "model": None, "prompt_version": "v1"}
     samples = [
         {"id": "n1", "image": image, "category": "negative", "instruction": "the purple cow", "response": "none",
-         "target_ids": [], "no_target": True, "mask": m.empty(8, 10), "split": "test"},
+         "target_ids": [], "no_target": True, "mask": m.empty(8, 10), "split": "test", "teacher": teacher},
         {"id": "p1", "image": image, "category": "part", "instruction": "the handle", "response": "here",
-         "target_ids": [3], "no_target": False, "mask": box_mask(8, 10, 0, 0, 4, 4), "split": "test"},
+         "target_ids": [3], "no_target": False, "mask": box_mask(8, 10, 0, 0, 4, 4), "split": "test",
+         "teacher": teacher},
     ]
     (tmp_path / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
     result = runner.invoke(app, ["items", "--benchmark", "groundv", str(tmp_path), "--split", "test",

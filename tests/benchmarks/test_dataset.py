@@ -41,9 +41,9 @@ def test_samples_become_items_with_their_category(tmp_path):
 
 
 @pytest.mark.parametrize(("bad", "message"), [
-    (dict(sample("x", "part", (0, 0, 2, 2)), no_target=True), "no_target is True but the sample has 1 target"),
-    (dict(sample("x", "negative"), target_ids=None), "'target_ids' must be a list"),
-    (dict(sample("x", "negative"), instruction=3), "'expression' must be a string"),
+    (dict(sample("x", "part", (0, 0, 2, 2)), no_target=True), "no_target is True but target_ids has 1 ids"),
+    (dict(sample("x", "negative"), target_ids=None), "'target_ids' must be list"),
+    (dict(sample("x", "negative"), instruction=3), "'instruction' must be str"),
 ])
 def test_samples_that_break_the_contract_are_refused(tmp_path, bad, message):
     path = write(tmp_path / "samples.jsonl", [sample("ok", "negative"), bad])

@@ -2,7 +2,8 @@
 
 Samples are read from the public sample contract (DESIGN §3.1, README "Contracts"): JSON lines with
 ``id``, ``image``, ``category`` (negative, multi_object, reasoning, multi_granularity, part),
-``instruction``, ``target_ids``, ``no_target`` and ``mask``. Each becomes an item whose expression is
+``instruction``, ``response``, ``target_ids``, ``no_target``, ``mask`` and ``teacher``, checked with
+:meth:`groundv.sample.Sample.from_json`. Each becomes an item whose expression is
 the instruction, whose ground truth is the sample's mask and whose category is the sample's
 category, so ``groundv eval`` reports the paper's per-category table.
 
@@ -15,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from groundv import masks
 from groundv.errors import ConfigError, InputError
 from groundv.eval.records import Item, read_jsonl
+from groundv.sample import Sample
 
 __all__ = ["read_dataset"]
 
@@ -38,22 +39,11 @@ def _sample_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def _item(sample: object, file: Path, where: str) -> Item:
-    if not isinstance(sample, dict):
-        raise InputError("a sample must be a JSON object", file=file, where=where)
-    item = Item.from_json({"id": sample.get("id"), "image": sample.get("image"),
-                           "expression": sample.get("instruction"), "mask": sample.get("mask"),
-                           "no_target": sample.get("no_target"), "category": sample.get("category"),
-                           "ignore": None}, file=file, where=where)
-    targets = sample.get("target_ids")
-    if not isinstance(targets, list):
-        raise InputError("'target_ids' must be a list", file=file, where=f"{where}: sample {item.id}")
-    # The contract: no_target ⇔ no targets ⇔ an all-zero mask. An item that breaks it would be scored wrongly.
-    if item.no_target != (not targets) or item.no_target != masks.is_empty(item.mask):
-        raise InputError(f"no_target is {item.no_target} but the sample has {len(targets)} target(s) and "
-                         f"{'an empty' if masks.is_empty(item.mask) else 'a non-empty'} mask",
-                         file=file, where=f"{where}: sample {item.id}")
-    return item
+def _item(record: object, file: Path, where: str) -> Item:
+    # Sample.from_json enforces the contract (no_target ⇔ no targets ⇔ an all-zero mask, a valid RLE):
+    # an item that broke it would be scored wrongly.
+    sample = Sample.from_json(record, file=file, where=where)
+    return Item(sample.id, dict(sample.image), sample.instruction, sample.mask, sample.no_target, sample.category)
 
 
 def read_dataset(paths: Sequence[Path], *, split: str) -> Iterator[Item]:
