@@ -8,7 +8,9 @@ the instruction, whose ground truth is the sample's mask and whose category is t
 category, so ``groundv eval`` reports the paper's per-category table.
 
 Paths are ``samples*.jsonl`` files or folders holding them. The split is read from each sample's
-``split`` field; ``split="all"`` takes every sample, with or without one.
+``split`` field; ``split="all"`` takes every sample, with or without one. A folder holding
+``test.jsonl`` (the reviewed test split written by ``groundv split DIR --test-from-reviews``) is read
+from that file alone for ``split="test"``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from groundv.sample import Sample
 __all__ = ["read_dataset"]
 
 
-def _sample_files(paths: Sequence[Path]) -> list[Path]:
+def _sample_files(paths: Sequence[Path], split: str = "all") -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(path.glob("samples*.jsonl"))
+            reviewed = path / "test.jsonl"
+            found = [reviewed] if split == "test" and reviewed.is_file() else sorted(path.glob("samples*.jsonl"))
             if not found:
                 raise InputError("no samples*.jsonl in this folder", file=path,
                                  hint="pass a groundv dataset folder or its samples*.jsonl files")
@@ -55,7 +58,7 @@ def read_dataset(paths: Sequence[Path], *, split: str) -> Iterator[Item]:
         InputError: a missing file, a malformed sample (file, line and id named) or a duplicate id.
         ConfigError: no sample is in the split (the splits found are listed).
     """
-    return _items(_sample_files(paths), split)
+    return _items(_sample_files(paths, split), split)
 
 
 def _items(files: list[Path], split: str) -> Iterator[Item]:
