@@ -572,7 +572,9 @@ def generate_cmd(
     exclude_refs: Annotated[list[Path] | None, typer.Option(
         help="RefCOCO/+/g refs(*).p or gRefCOCO grefs(unc).json: leave out their val/test images.")] = None,
     skip_bad: Annotated[bool, typer.Option(help="Skip and count bad records instead of stopping.")] = False,
-    teacher: Annotated[str, typer.Option(help="Who words the plans: rules (offline).")] = "rules",
+    teacher: Annotated[str, typer.Option(
+        help="Who words the plans: rules (offline), openai, anthropic, paraphrase (rules targets, LLM words).")
+    ] = "rules",
     categories: Annotated[str, typer.Option(
         help="'all' or a comma-separated list of negative, multi_object, reasoning, multi_granularity, part.")
     ] = "all",
@@ -581,29 +583,137 @@ def generate_cmd(
     workers: Annotated[int, typer.Option(min=1, help="Processes (same files for any number).")] = 1,
     plans_per_unit: Annotated[int, typer.Option(min=1, help="The most samples per image and category.")] = 3,
     force: Annotated[bool, typer.Option("--force", help="Start an existing dataset in --out over.")] = False,
+    model: Annotated[str | None, typer.Option(help="LLM teachers: the model name.", rich_help_panel="LLM teachers")
+                     ] = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="LLM teachers: the endpoint (default OpenAI's or Anthropic's API).", rich_help_panel="LLM teachers")
+    ] = None,
+    api: Annotated[str | None, typer.Option(help="paraphrase: the endpoint's API, openai or anthropic.",
+                                            rich_help_panel="LLM teachers")] = None,
+    api_key_env: Annotated[str | None, typer.Option(
+        help="The environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY when "
+             "set; a local server needs none).", rich_help_panel="LLM teachers")] = None,
+    vision: Annotated[bool, typer.Option("--vision", help="Send the image with numbered region marks.",
+                                         rich_help_panel="LLM teachers")] = False,
+    image_size: Annotated[int, typer.Option(min=64, help="--vision: the image's longer side, in pixels.",
+                                            rich_help_panel="LLM teachers")] = 768,
+    batch: Annotated[bool, typer.Option("--batch", help="One request per image and category for all its plans.",
+                                        rich_help_panel="LLM teachers")] = False,
+    temperature: Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.",
+                                                      rich_help_panel="LLM teachers")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="The longest answer, in tokens.",
+                                                   rich_help_panel="LLM teachers")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="The most requests in flight.",
+                                             rich_help_panel="LLM teachers")] = 16,
+    max_cost: Annotated[float | None, typer.Option(
+        min=0.0, help="Stop once the dataset's teacher spend reaches this (resumable).",
+        rich_help_panel="LLM teachers")] = None,
+    max_requests: Annotated[int | None, typer.Option(
+        min=0, help="Stop after this many paid requests for the dataset (resumable).",
+        rich_help_panel="LLM teachers")] = None,
+    price_prompt: Annotated[float, typer.Option(min=0.0, help="Price per million prompt tokens.",
+                                                rich_help_panel="LLM teachers")] = 0.0,
+    price_completion: Annotated[float, typer.Option(min=0.0, help="Price per million completion tokens.",
+                                                    rich_help_panel="LLM teachers")] = 0.0,
+    cache: Annotated[Path | None, typer.Option(
+        help="The response cache (default OUT/teacher-cache.sqlite).", rich_help_panel="LLM teachers")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Estimate requests, tokens and cost; send nothing.",
+                                          rich_help_panel="LLM teachers")] = False,
+    executor: Annotated[str, typer.Option(help="LLM teachers: local (asyncio here) or ray (ray.data + actors; "
+                                               "the same files).", rich_help_panel="LLM teachers")] = "local",
+    actors: Annotated[int, typer.Option(min=1, help="--executor ray: the actor pool size.",
+                                        rich_help_panel="LLM teachers")] = 2,
 ) -> None:
     """Generate instruction→mask samples: plan targets, word them with a teacher, validate, write a dataset.
 
     A folder made with the same settings is resumed (finished images are skipped); --force starts over.
+    LLM teachers (--teacher openai|anthropic|paraphrase --model M) cache every answer and count spend in
+    OUT/ledger.jsonl; at --max-cost or --max-requests the run stops cleanly with exit code 3, and the same
+    command with a higher cap resumes it.
 
     Example: groundv generate --source coco --annotations instances_train2017.json --images train2017 --out ds
     """
-    from groundv.generate import generate, parse_categories
+    from groundv.generate import LLM_TEACHERS, estimate, generate, parse_categories
 
     if annotations is not None and path is not None and annotations != path:
         raise ConfigError("give the annotation file once: as PATH or as --annotations")
     path = path or annotations
     cats = parse_categories(categories)
+    llm: dict[str, Any] | None = None
+    given = [flag for flag, value in (("--model", model), ("--base-url", base_url), ("--api", api),
+                                      ("--api-key-env", api_key_env), ("--vision", vision), ("--batch", batch),
+                                      ("--max-cost", max_cost), ("--max-requests", max_requests),
+                                      ("--cache", cache), ("--temperature", temperature),
+                                      ("--max-tokens", max_tokens),
+                                      ("--executor", None if executor == "local" else executor),
+                                      ("--actors", None if actors == 2 else actors)) if value not in (None, False)]
+    if teacher not in LLM_TEACHERS and given:
+        raise ConfigError(f"{', '.join(given)} go with an LLM teacher, not --teacher {teacher}",
+                          hint=f"add --teacher {' | '.join(LLM_TEACHERS)}")
+    if teacher in LLM_TEACHERS:
+        params = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
+        llm = {"model": model, "api": api, "base_url": base_url, "api_key_env": api_key_env, "vision": vision,
+               "image_size": image_size, "batch": batch, "params": params, "concurrency": concurrency,
+               "max_cost": max_cost, "max_requests": max_requests, "prices": (price_prompt, price_completion),
+               **({"cache": cache} if cache is not None else {})}
     src, info = _dataset_source(source, path, world, scenes, out_dir, seed, images, parts, masks,
                                 exclude_refs, skip_bad)
-    with _progress() as bar:
-        task = bar.add_task(f"generating ({teacher} teacher)", total=len(src))
-        manifest = generate(src, out_dir, teacher=teacher, categories=cats, seed=seed, limit=limit,
-                            workers=workers, plans_per_unit=plans_per_unit, force=force, source_info=info,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if dry_run:
+        with _progress() as bar:
+            task = bar.add_task("planning (dry run)", total=len(src))
+            guess = estimate(src, teacher=teacher, categories=cats, seed=seed, limit=limit,
+                             plans_per_unit=plans_per_unit, llm=llm, out_dir=out_dir,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+        out.print(_estimate_table(guess))
+        return
+    from groundv.engine.ledger import BudgetExhausted
+
+    with _llm_progress() as bar:
+        task = bar.add_task(f"generating ({teacher} teacher)", total=len(src), stats="")
+        try:
+            manifest = generate(src, out_dir, teacher=teacher, categories=cats, seed=seed, limit=limit,
+                                workers=workers, plans_per_unit=plans_per_unit, force=force, source_info=info,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                                llm=llm, on_stats=lambda s: bar.update(task, stats=_spend_line(s, bar, task)),
+                                executor=executor, actors=actors)
+        except BudgetExhausted as stop:
+            bar.stop()
+            err.print(f"[bold yellow]stopped:[/] {escape(stop.message)}", highlight=False, soft_wrap=True)
+            err.print(f"finished units are saved in {escape(str(out_dir))}; run the same command with a higher "
+                      "cap to resume (answers already received are cached and not paid again)", soft_wrap=True)
+            raise typer.Exit(3) from None
     for table in _stats_tables(manifest, out_dir):
         out.print(table)
     out.print(f"wrote {manifest.samples:,} samples and {manifest.rejected:,} rejections to [bold]{out_dir}[/]")
+
+
+def _llm_progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=err, transient=True)
+
+
+def _spend_line(stats: Any, bar: Progress, task: Any) -> str:
+    """Requests per second, acceptance and spend, for the progress line."""
+    elapsed = bar.tasks[task].elapsed or 0.0
+    paid = stats.get("requests", 0) - stats.get("cached", 0)
+    tried = stats.get("accepted", 0) + stats.get("rejected", 0)
+    accepted = f"{100 * stats.get('accepted', 0) / tried:.0f}% accepted" if tried else "–"
+    return (f"{stats.get('requests', 0) / elapsed if elapsed else 0:.1f} req/s ({paid} paid, "
+            f"{stats.get('cached', 0)} cached) · {accepted} · spent {stats.get('spent', 0.0):.4f}")
+
+
+def _estimate_table(guess: dict[str, Any]) -> Table:
+    table = Table(title="dry run: what the teacher would be sent (nothing was sent)")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for label, key in (("scenes", "scenes"), ("work units", "units"), ("plans", "plans"),
+                       ("requests to send", "requests"), ("prompt tokens (estimate)", "prompt_tokens"),
+                       ("images", "images"), ("requests already cached", "cached_requests")):
+        table.add_row(label, f"{guess[key]:,}")
+    table.add_row("prompt cost (estimate)", f"{guess['prompt_cost']:.4f}")
+    bound = guess["max_completion_cost"]
+    table.add_row("completion cost (at most)", "– (set --max-tokens)" if bound is None else f"{bound:.4f}")
+    return table
 
 
 def _rate(value: float | None) -> str:
@@ -712,7 +822,9 @@ def export_cmd(
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="Export format (psalm, grefcoco, "
                                      "parquet, lisa, muse, ...: every format groundv.export lists).")],
     out_dir: Annotated[Path, typer.Option("--out", help="The folder to write (must be empty, or --force).")],
-    split: Annotated[str | None, typer.Option(help="Only the samples whose 'split' field is this.")] = None,
+    split: Annotated[str | None, typer.Option(
+        help="Only the samples whose 'split' field is this; 'test' reads DIR/test.jsonl (groundv split) if any.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty --out.")] = False,
     copy_images: Annotated[bool, typer.Option(
         "--copy-images", help="Copy the images next to the export (formats that take it, e.g. lisa).")] = False,
@@ -750,23 +862,83 @@ def export_cmd(
 def verify_cmd(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A dataset folder from 'groundv generate'.")],
     teacher: Annotated[str, typer.Option(
-        "--teacher", help="The second teacher that re-derives the targets (only 'rules' today).")] = "rules",
+        "--teacher", help="The second teacher: rules (offline, re-derives the targets from the recorded facts), "
+                          "openai or anthropic (a model names the targets).")] = "rules",
     drop_disagreeing: Annotated[Path | None, typer.Option(
         "--drop-disagreeing", metavar="OUT",
         help="Write OUT/samples-00000.jsonl with only the samples the verifier agrees with.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty OUT.")] = False,
+    model: Annotated[str | None, typer.Option(help="LLM verifiers: the model name.",
+                                              rich_help_panel="LLM verifiers")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="LLM verifiers: the endpoint (default OpenAI's or Anthropic's API).", rich_help_panel="LLM verifiers")
+    ] = None,
+    api_key_env: Annotated[str | None, typer.Option(
+        help="The environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY when "
+             "set; a local server needs none).", rich_help_panel="LLM verifiers")] = None,
+    vision: Annotated[bool, typer.Option("--vision", help="Send the image with numbered region marks.",
+                                         rich_help_panel="LLM verifiers")] = False,
+    image_size: Annotated[int, typer.Option(min=64, help="--vision: the image's longer side, in pixels.",
+                                            rich_help_panel="LLM verifiers")] = 768,
+    temperature: Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.",
+                                                      rich_help_panel="LLM verifiers")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="The longest answer, in tokens.",
+                                                   rich_help_panel="LLM verifiers")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="The most requests in flight.",
+                                             rich_help_panel="LLM verifiers")] = 16,
+    max_cost: Annotated[float | None, typer.Option(
+        min=0.0, help="Stop once verification's spend on this dataset reaches this (resumable).",
+        rich_help_panel="LLM verifiers")] = None,
+    max_requests: Annotated[int | None, typer.Option(
+        min=0, help="Stop after this many paid verifier requests for the dataset (resumable).",
+        rich_help_panel="LLM verifiers")] = None,
+    price_prompt: Annotated[float, typer.Option(min=0.0, help="Price per million prompt tokens.",
+                                                rich_help_panel="LLM verifiers")] = 0.0,
+    price_completion: Annotated[float, typer.Option(min=0.0, help="Price per million completion tokens.",
+                                                    rich_help_panel="LLM verifiers")] = 0.0,
+    cache: Annotated[Path | None, typer.Option(
+        help="The response cache (default DIR/teacher-cache.sqlite, the one generation uses).",
+        rich_help_panel="LLM verifiers")] = None,
 ) -> None:
-    """Re-derive every sample's targets from its recorded facts and the scene; write DIR/verdicts.jsonl.
+    """Check every sample's targets with a second teacher; write the verdicts to DIR/verdicts.jsonl.
 
-    Verdicts: agree, disagree (the verifier's targets are kept) or unsure. Resumable: samples already
+    Verdicts: agree, disagree (the verifier's targets are kept) or unsure. --teacher rules re-derives the
+    targets from the sample's recorded plan and the scene; --teacher openai|anthropic --model M asks a model
+    to name the regions the instruction means (cached; spend counted in DIR/verifier-ledger.jsonl; at
+    --max-cost or --max-requests it stops with exit code 3). Resumable: samples this verifier already
     verdicted are skipped.
 
-    Example: groundv verify ds --drop-disagreeing ds-agreed
+    Example: groundv verify ds --teacher openai --model gpt-4o-mini --drop-disagreeing ds-agreed
     """
+    from groundv.engine.ledger import BudgetExhausted
     from groundv.verify import VERDICTS, verify
 
-    summary = verify(directory, teacher=teacher, drop_disagreeing=drop_disagreeing, force=force)
-    table = Table(title=f"Verdicts ({teacher})")
+    given = [flag for flag, value in (("--model", model), ("--base-url", base_url), ("--api-key-env", api_key_env),
+                                      ("--vision", vision), ("--max-cost", max_cost),
+                                      ("--max-requests", max_requests), ("--cache", cache),
+                                      ("--temperature", temperature), ("--max-tokens", max_tokens))
+             if value not in (None, False)]
+    llm: dict[str, Any] | None = None
+    if teacher == "rules" and given:
+        raise ConfigError(f"{', '.join(given)} go with an LLM verifier, not --teacher rules",
+                          hint="add --teacher openai | anthropic")
+    if teacher != "rules":
+        params = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
+        llm = {"model": model, "base_url": base_url, "api_key_env": api_key_env, "vision": vision,
+               "image_size": image_size, "params": params, "concurrency": concurrency, "max_cost": max_cost,
+               "max_requests": max_requests, "prices": (price_prompt, price_completion), "cache": cache}
+    with _progress() as bar:
+        task = bar.add_task(f"verifying ({teacher})", total=None)
+        try:
+            summary = verify(directory, teacher=teacher, llm=llm, drop_disagreeing=drop_disagreeing, force=force,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except BudgetExhausted as stop:
+            bar.stop()
+            err.print(f"[bold yellow]stopped:[/] {escape(stop.message)}", highlight=False, soft_wrap=True)
+            err.print(f"verdicts so far are saved in {escape(str(directory / 'verdicts.jsonl'))}; run the same "
+                      "command with a higher cap to resume (answers already received are cached)", soft_wrap=True)
+            raise typer.Exit(3) from None
+    table = Table(title=f"Verdicts ({teacher}{f' {model}' if model and teacher != 'rules' else ''})")
     table.add_column("category", style="bold")
     for verdict in VERDICTS:
         table.add_column(verdict, justify="right")

@@ -10,6 +10,13 @@ Determinism: a unit's random generator is seeded from ``(seed, image_id, categor
 (never Python's ``hash``), so a unit plans the same whatever ran before it, in any process. With
 ``workers > 1`` scenes are planned in a pool of spawned processes and written by the parent in source
 order: the files are byte-identical to ``workers=1``.
+
+LLM teachers (``openai``, ``anthropic``, ``paraphrase``) take the same units through
+:class:`groundv.engine.runner.SceneRunner` on the local asyncio executor (:mod:`groundv.engine.local`):
+the requests of many scenes run concurrently, results are written in source order, so a resumed run
+writes the same bytes as an uninterrupted one. Their answers are cached (``teacher-cache.sqlite`` in
+the dataset folder by default) and paid for in ``ledger.jsonl`` there: ``max_cost``/``max_requests`` cap
+the dataset's total spend across resumes, and are not dataset settings (raising them resumes).
 """
 
 from __future__ import annotations
@@ -33,10 +40,17 @@ from groundv.store import Dataset, Manifest, UnitResult
 from groundv.tasks.plan import CATEGORIES, Plan, Planner
 from groundv.teachers.base import Teacher
 
-__all__ = ["TEACHERS", "generate", "make_teacher", "parse_categories", "unit_rng"]
+__all__ = ["EXECUTORS", "LLM_TEACHERS", "TEACHERS", "estimate", "generate", "make_teacher", "parse_categories",
+           "rejection_record", "unit_rng"]
 
-#: teacher names ``generate`` accepts (the LLM teachers arrive with the engine)
-TEACHERS: tuple[str, ...] = ("rules",)
+#: teachers that send requests through :mod:`groundv.engine`
+LLM_TEACHERS: tuple[str, ...] = ("openai", "anthropic", "paraphrase")
+#: teacher names ``generate`` accepts
+TEACHERS: tuple[str, ...] = ("rules", *LLM_TEACHERS)
+#: where LLM teachers' requests run: one asyncio loop here, or Ray actors (same files)
+EXECUTORS: tuple[str, ...] = ("local", "ray")
+#: where an LLM teacher is asked when no base URL is given
+DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 
 
 def unit_rng(seed: int, image_id: int | str, category: str) -> np.random.Generator:
@@ -67,16 +81,35 @@ def parse_categories(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(c for c in CATEGORIES if c in names)
 
 
-def make_teacher(name: str) -> Teacher:
+def make_teacher(name: str, config: Any = None, *, api: str | None = None, engine: Any = None) -> Teacher:
     """The teacher called ``name``.
 
+    Args:
+        name: one of :data:`TEACHERS`.
+        config: an LLM teacher's :class:`~groundv.teachers.llm.TeacherConfig` (required for those).
+        api: the paraphrase teacher's endpoint API, ``openai`` (default) or ``anthropic``.
+        engine: the :class:`~groundv.engine.engine.Engine` an LLM teacher's ``respond`` sends through.
+
     Raises:
-        ConfigError: an unknown teacher name.
+        ConfigError: an unknown teacher name, or an LLM teacher without a model.
     """
     if name == "rules":
         from groundv.teachers.rules import RulesTeacher
 
         return RulesTeacher()
+    if name in LLM_TEACHERS:
+        if config is None or not getattr(config, "model", None):
+            raise ConfigError(f"the {name} teacher needs a model", hint="pass --model NAME")
+        if name == "paraphrase":
+            from groundv.teachers.paraphrase import ParaphraseTeacher
+
+            if (api or "openai") not in DEFAULT_BASE_URLS:
+                raise ConfigError(f"unknown teacher API {api!r}", hint="use openai or anthropic")
+            return ParaphraseTeacher(config, engine, api=api or "openai")
+        from groundv.teachers.anthropic import AnthropicTeacher
+        from groundv.teachers.openai import OpenAITeacher
+
+        return (OpenAITeacher if name == "openai" else AnthropicTeacher)(config, engine)
     raise ConfigError(f"unknown teacher {name!r}", hint=f"choose one of: {', '.join(TEACHERS)}")
 
 
@@ -131,11 +164,12 @@ class _Worker:
                     unit.samples.append(verdict.sample.to_json())
                     unit.subtypes[plan.subtype] += 1
                 else:
-                    unit.rejections.append(_rejection(scene, plan, output, verdict))
+                    unit.rejections.append(rejection_record(scene, plan, output, verdict))
         return results
 
 
-def _rejection(scene: Scene, plan: Plan, output: Any, verdict: Any) -> dict[str, Any]:
+def rejection_record(scene: Scene, plan: Plan, output: Any, verdict: Any) -> dict[str, Any]:
+    """The rejection line of a plan: reason, detail, image, category, plan and what the teacher said."""
     return {"reason": verdict.reason, "detail": verdict.detail,
             "image": {"id": scene.image_id, "file_name": scene.file_name, "width": scene.width,
                       "height": scene.height, "source": scene.source},
@@ -192,6 +226,10 @@ def generate(
     force: bool = False,
     source_info: Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    llm: Mapping[str, Any] | None = None,
+    on_stats: Callable[[Mapping[str, Any]], None] | None = None,
+    executor: str = "local",
+    actors: int = 2,
 ) -> Manifest:
     """Generate grounding samples from ``source`` into the dataset directory ``out_dir``.
 
@@ -211,6 +249,15 @@ def generate(
         source_info: how the source was opened (format, paths, options), recorded in the manifest and
             compared on resume; default: its format and files.
         progress: called after each scene with (scenes done, scenes in total).
+        llm: an LLM teacher's options — the keyword arguments of
+            :func:`groundv.engine.runner.llm_settings` after ``plans_per_unit`` (``model`` required;
+            ``base_url``, ``cache`` and ``ledger`` have defaults, see the module docstring).
+        on_stats: LLM teachers only: called after each scene with the run's counters (``requests``,
+            ``cached``, ``prompt_tokens``, ``completion_tokens``, ``accepted``, ``rejected``, ``spent``).
+        executor: LLM teachers only: ``local`` (one asyncio loop in this process) or ``ray`` (scenes
+            through ``ray.data``, requests from ``actors`` actors; :mod:`groundv.engine.ray_executor`).
+            Both write the same files.
+        actors: the Ray executor's actor pool size.
 
     Returns:
         The final manifest.
@@ -218,6 +265,9 @@ def generate(
     Raises:
         ConfigError: bad settings, or ``out_dir`` holds something else (see :class:`~groundv.store.Dataset`).
         InputError: bad source data (from the source or an image file).
+        BudgetExhausted: an LLM run reached ``max_cost``/``max_requests``; every finished unit is
+            written, the manifest still says ``running``, and a run with a higher cap resumes.
+        TeacherUnavailable, TeacherRefused: the endpoint failed; finished units are written likewise.
     """
     categories = parse_categories(list(categories))
     if workers < 1:
@@ -226,6 +276,20 @@ def generate(
         raise ConfigError(f"plans per unit must be ≥ 1, got {plans_per_unit}")
     if limit is not None and limit < 0:
         raise ConfigError(f"limit must be ≥ 0, got {limit}")
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}", hint=f"choose one of: {', '.join(EXECUTORS)}")
+    if executor != "local" and teacher not in LLM_TEACHERS:
+        raise ConfigError(f"the {executor} executor runs LLM teachers; the {teacher} teacher uses --workers",
+                          hint=f"use --teacher {' | '.join(LLM_TEACHERS)}, or leave out --executor")
+    if actors < 1:
+        raise ConfigError(f"actors must be ≥ 1, got {actors}")
+    if teacher in LLM_TEACHERS:
+        if workers != 1:
+            raise ConfigError(f"the {teacher} teacher runs requests concurrently in one process",
+                              hint="leave out --workers; use --concurrency for the number of requests in flight")
+        run = _llm_run_settings(teacher, categories, seed, plans_per_unit, llm or {}, Path(out_dir))
+        return _generate_llm(source, out_dir, run, force=force, limit=limit, source_info=source_info,
+                             progress=progress, on_stats=on_stats, executor=executor, actors=actors)
     local = _Worker.build(teacher, categories, seed, plans_per_unit)
     settings = {
         "source": dict(source_info) if source_info is not None else _source_info(source),
@@ -253,6 +317,128 @@ def generate(
         return dataset.finish()
     finally:
         dataset.close()
+
+
+def _llm_run_settings(teacher: str, categories: Sequence[str], seed: int, plans_per_unit: int,
+                      llm: Mapping[str, Any], out_dir: Path | None) -> dict[str, Any]:
+    """:func:`~groundv.engine.runner.llm_settings` with the defaults filled in (base URL, key, cache, ledger)."""
+    import os
+
+    from groundv.engine.runner import llm_settings
+
+    options = dict(llm)
+    if not options.get("model"):
+        raise ConfigError(f"the {teacher} teacher needs a model", hint="pass --model NAME")
+    api = "anthropic" if teacher == "anthropic" else (options.get("api") or "openai")
+    if api not in DEFAULT_BASE_URLS:
+        raise ConfigError(f"unknown teacher API {api!r}", hint="use openai or anthropic")
+    options["api"] = api if teacher == "paraphrase" else None
+    options["base_url"] = options.get("base_url") or DEFAULT_BASE_URLS[api]
+    if not options.get("api_key_env"):
+        # The provider's usual variable when it is set; else no key (a local server needs none).
+        usual = "ANTHROPIC_API_KEY" if api == "anthropic" else "OPENAI_API_KEY"
+        options["api_key_env"] = usual if os.environ.get(usual) else None
+    if out_dir is not None:
+        options.setdefault("cache", out_dir / "teacher-cache.sqlite")
+        options.setdefault("ledger", out_dir / "ledger.jsonl")
+    try:
+        return llm_settings(teacher, categories, seed, plans_per_unit, **options)
+    except TypeError as exc:  # an option llm_settings does not know
+        raise ConfigError(f"bad LLM teacher options: {exc}") from None
+
+
+def _generate_llm(source: Source, out_dir: str | Path, run: dict[str, Any], *, force: bool, limit: int | None,
+                  source_info: Mapping[str, Any] | None, progress: Callable[[int, int], None] | None,
+                  on_stats: Callable[[Mapping[str, Any]], None] | None, executor: str, actors: int) -> Manifest:
+    from groundv.engine.local import run_local
+    from groundv.engine.ray_executor import run_ray
+    from groundv.engine.runner import SceneRunner
+
+    runner = SceneRunner.build(run)
+    categories = run["categories"]
+    record = runner.teacher.record(categories[0])
+    settings = {
+        "source": dict(source_info) if source_info is not None else _source_info(source),
+        "categories": list(categories),
+        "seed": run["seed"],
+        "teacher": {**{k: v for k, v in record.items() if k != "prompt_version"},
+                    "prompt_versions": {c: runner.teacher.prompt_version(c) for c in categories}},
+        "plans_per_unit": run["plans_per_unit"],
+    }
+    total = len(source) if limit is None else min(limit, len(source))
+    scenes: Iterable[Scene] = source if limit is None else islice(source, limit)
+    dataset = Dataset(out_dir, settings, force=force)
+    try:
+        jobs = _jobs(dataset, scenes, categories)
+        if executor == "ray":
+            run_ray(run, dataset, jobs, total=total, actors=actors, progress=progress, on_stats=on_stats)
+        else:
+            run_local(runner, dataset, jobs, total=total, progress=progress, on_stats=on_stats)
+        return dataset.finish()
+    finally:
+        dataset.close()
+
+
+def estimate(source: Source, *, teacher: str, categories: Sequence[str] = CATEGORIES, seed: int = 0,
+             limit: int | None = None, plans_per_unit: int = 3, llm: Mapping[str, Any] | None = None,
+             out_dir: str | Path | None = None,
+             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """What an LLM run would send, without sending anything or writing the dataset (``--dry-run``).
+
+    Every scene is planned and every first request built (feedback retries cannot be foreseen); prompt
+    tokens are :func:`groundv.engine.estimate.estimate_tokens`'s estimate. Requests already in the
+    response cache (``out_dir``'s by default) are counted apart: they cost nothing.
+
+    Returns:
+        ``{"scenes", "units", "plans", "requests", "images", "prompt_tokens", "cached_requests",
+        "cached_prompt_tokens", "prompt_cost", "max_completion_cost"}`` — costs for the requests not
+        cached, from the prices in ``llm`` (``max_completion_cost``: with ``params.max_tokens`` as
+        each answer's length; None without it).
+
+    Raises:
+        ConfigError: as :func:`generate`, or a teacher that sends no requests.
+    """
+    from groundv.engine.estimate import estimate_tokens
+    from groundv.engine.runner import SceneRunner
+
+    if teacher not in LLM_TEACHERS:
+        raise ConfigError(f"the {teacher} teacher sends no requests: there is nothing to estimate",
+                          hint=f"--dry-run goes with --teacher {' | '.join(LLM_TEACHERS)}")
+    categories = parse_categories(list(categories))
+    run = _llm_run_settings(teacher, categories, seed, plans_per_unit, llm or {},
+                            Path(out_dir) if out_dir is not None else None)
+    runner = SceneRunner.build(run)
+    cache_path = run["engine"]["cache"]
+    cache = None
+    if cache_path and Path(cache_path).is_file():
+        from groundv.engine.cache import ResponseCache
+
+        cache = ResponseCache(cache_path)
+    total = len(source) if limit is None else min(limit, len(source))
+    counts = dict.fromkeys(("scenes", "units", "plans", "requests", "images", "prompt_tokens", "cached_requests",
+                            "cached_prompt_tokens"), 0)
+    try:
+        for done, scene in enumerate(source if limit is None else islice(source, limit), 1):
+            counts["scenes"] += 1
+            counts["units"] += len(categories)
+            for request in runner.asks(scene, categories):
+                tokens = estimate_tokens(request)
+                cached = cache is not None and request.key() in cache
+                counts["cached_requests" if cached else "requests"] += 1
+                counts["cached_prompt_tokens" if cached else "prompt_tokens"] += tokens
+                counts["images"] += request.images()
+                counts["plans"] += len(request.tag.get("plans", ()))
+            if progress is not None:
+                progress(done, total)
+    finally:
+        if cache is not None:
+            cache.close()
+    price_prompt, price_completion = run["engine"]["prices"]
+    max_tokens = run["config"]["params"].get("max_tokens")
+    counts["prompt_cost"] = counts["prompt_tokens"] * price_prompt / 1e6
+    counts["max_completion_cost"] = (counts["requests"] * int(max_tokens) * price_completion / 1e6
+                                     if max_tokens else None)
+    return counts
 
 
 _Job = tuple[int, Scene, list[str], list[str]]

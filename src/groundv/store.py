@@ -19,7 +19,9 @@ units are written in a fixed order, a resumed run writes the same bytes as an un
 
 The manifest is written when a run starts (``"status": "running"``, settings only) and rewritten from
 ``completed.log`` when it ends (``"status": "complete"``), always through a temporary file and a rename.
-It holds no timestamps, so the same input and seed give byte-identical files.
+It holds no timestamps, so the same input and seed give byte-identical files. Keys other stages add to
+it (``test_split`` from ``groundv split``, ``verified``, ...) are kept when a run is resumed; only the
+keys in :data:`OWNED_KEYS` are rewritten (``force`` starts over without them).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "COMPLETED",
     "DATASET_FORMAT",
     "MANIFEST",
+    "OWNED_KEYS",
     "SHARD_SCENES",
     "Dataset",
     "Manifest",
@@ -56,6 +59,9 @@ COMPLETED = "completed.log"
 DATASET_FORMAT = "groundv-dataset/1"
 #: scenes per shard (by source index), so that no file grows without bound and a resume rewrites little
 SHARD_SCENES = 1000
+#: the manifest keys a generation run writes; a resume keeps every other key another stage added
+OWNED_KEYS = frozenset({"format", "groundv_version", "settings", "status", "images", "units", "samples", "rejected",
+                        "by_category", "rejections", "unsupported", "files"})
 #: entries a dataset directory may hold besides its own files before it has a manifest
 _ALLOWED_EXTRA = frozenset({"toyworld"})
 
@@ -236,6 +242,7 @@ class Dataset:
         self.settings = orjson.loads(_dumps(settings))  # canonical JSON types (tuples → lists)
         self.completed: dict[UnitKey, dict[str, Any]] = {}
         self.resumed = False
+        self._kept: dict[str, Any] = {}  # manifest keys of other stages, carried over on resume
         self._shard: int | None = None
         self._files: tuple[IO[bytes], IO[bytes]] | None = None
         self._log: IO[bytes] | None = None
@@ -265,6 +272,7 @@ class Dataset:
                                        "or choose another --out")
             else:
                 self.resumed = True
+                self._kept = {k: v for k, v in old.data.items() if k not in OWNED_KEYS}
                 self._recover()
         self._write_manifest({"status": "running"})
         self._log = (self.dir / COMPLETED).open("ab")
@@ -404,7 +412,8 @@ class Dataset:
                           "completed": COMPLETED}}
 
     def _write_manifest(self, extra: Mapping[str, Any]) -> Manifest:
-        data = {"format": DATASET_FORMAT, "groundv_version": __version__, "settings": self.settings, **extra}
+        data = {**self._kept, "format": DATASET_FORMAT, "groundv_version": __version__, "settings": self.settings,
+                **extra}
         _write_atomic(self.dir / MANIFEST, orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
                                                         default=_fallback) + b"\n")
         return Manifest(orjson.loads(_dumps(data)))

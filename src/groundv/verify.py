@@ -44,9 +44,16 @@ part               one             the part of that name on the object singled o
 
 Parts with an empty mask or a crowd flag are not counted as visible parts.
 
-:func:`verify` writes one line per sample to ``DIR/verdicts.jsonl`` (append-only, resumable: ids
-already verdicted are skipped; a corrupt line is reported and skipped) and can write the agreeing
-samples to a new folder.
+The LLM verifiers (``openai``, ``anthropic``: :mod:`groundv.verify_llm`) instead ask a model which
+regions the instruction means, and compare its answer with ``target_ids`` the same way.
+
+:func:`verify` writes one line per sample to ``DIR/verdicts.jsonl``, in sample order: ``id``,
+``verdict``, ``verifier`` (its name; an LLM verifier's model, prompt version and settings too),
+``expected_ids``, ``detail``, ``category``, and for an LLM verifier the model's ``answer`` and ``usage``
+(every request: key, tokens, structured-output mode). The file is append-only and holds every
+verifier's verdicts; a run skips the samples the same verifier (same record) already verdicted, so it is
+resumable, and a corrupt line is reported and skipped. Readers take a sample's last verdict (the review
+app shows it). :func:`verify` can also write the samples the verifier agrees with to a new folder.
 
 Example:
     >>> make_verifier("rules").name
@@ -60,7 +67,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -71,6 +78,9 @@ from groundv.scene import Scene
 from groundv.store import read_lenient
 from groundv.tasks.facts import SceneFacts
 
+if TYPE_CHECKING:
+    from groundv.verify_llm import LLMVerifier
+
 __all__ = ["VERDICTS", "VERDICTS_FILE", "VERIFIERS", "RulesVerifier", "SampleVerdict", "VerifySummary",
            "make_verifier", "verify"]
 
@@ -78,8 +88,8 @@ __all__ = ["VERDICTS", "VERDICTS_FILE", "VERIFIERS", "RulesVerifier", "SampleVer
 VERDICTS: tuple[str, ...] = ("agree", "disagree", "unsure")
 #: where :func:`verify` writes its verdicts, inside the dataset folder
 VERDICTS_FILE = "verdicts.jsonl"
-#: the verifiers that exist today (LLM verifiers come with the LLM teachers)
-VERIFIERS: tuple[str, ...] = ("rules",)
+#: the verifiers: the offline rules, and the LLM verifiers of :mod:`groundv.verify_llm`
+VERIFIERS: tuple[str, ...] = ("rules", "openai", "anthropic")
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _RELATION = {"left of": "left of", "right of": "right of", "above": "above", "below": "below",
@@ -149,6 +159,10 @@ class RulesVerifier:
     """
 
     name = "rules"
+
+    def record(self) -> dict[str, Any]:
+        """The verifier as recorded in each verdict."""
+        return {"name": self.name}
 
     def check(self, sample: Mapping[str, Any], scene: Scene | None, *,
               pixels: np.ndarray | None = None) -> SampleVerdict:
@@ -380,16 +394,29 @@ _RULES: dict[tuple[str, str], Rule] = {
 }
 
 
-def make_verifier(name: str) -> RulesVerifier:
-    """The verifier called ``name`` (only ``rules`` today).
+def make_verifier(name: str, llm: Mapping[str, Any] | None = None) -> RulesVerifier | LLMVerifier:
+    """The verifier called ``name`` (:data:`VERIFIERS`).
+
+    Args:
+        name: ``rules``, or an LLM verifier (``openai``, ``anthropic``).
+        llm: an LLM verifier's options (``model`` required; ``params``, ``vision``, ``image_size``; the
+            engine's options are :func:`groundv.verify_llm.open_engine`'s). Not for ``rules``.
 
     Raises:
-        ConfigError: an unknown verifier.
+        ConfigError: an unknown verifier, LLM options for ``rules``, or an LLM verifier without a model.
     """
     if name == "rules":
+        if llm:
+            raise ConfigError("the rules verifier takes no LLM options",
+                              hint="use --teacher openai or --teacher anthropic with --model")
         return RulesVerifier()
-    raise ConfigError(f"unknown verifier teacher {name!r}; known: {', '.join(VERIFIERS)}",
-                      hint="LLM verifiers come with the LLM teachers; use --teacher rules")
+    if name in VERIFIERS:
+        from groundv.verify_llm import LLMVerifier
+
+        options = llm or {}
+        return LLMVerifier(name, options.get("model"), params=options.get("params"),
+                           vision=bool(options.get("vision", False)), image_size=int(options.get("image_size", 768)))
+    raise ConfigError(f"unknown verifier teacher {name!r}", hint=f"choose one of: {', '.join(VERIFIERS)}")
 
 
 def _pixels(scene: Scene) -> np.ndarray | None:
@@ -404,26 +431,33 @@ def _collect(corrupt: list[tuple[str, str]]) -> Callable[[str, str], None]:
     return lambda where, why: corrupt.append((where, why))
 
 
-def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: str | Path | None = None,
-           force: bool = False) -> VerifySummary:
-    """Verdict every sample of a dataset folder not verdicted yet, into ``DIR/verdicts.jsonl``.
+def verify(directory: str | Path, *, teacher: str = "rules", llm: Mapping[str, Any] | None = None,
+           drop_disagreeing: str | Path | None = None, force: bool = False,
+           progress: Callable[[int, int], None] | None = None) -> VerifySummary:
+    """Verdict every sample of a dataset folder not verdicted yet by this verifier, into ``DIR/verdicts.jsonl``.
 
     Args:
         directory: a dataset folder from ``groundv generate``.
         teacher: the verifier (:data:`VERIFIERS`).
+        llm: an LLM verifier's options (see :func:`make_verifier`); the cache defaults to the dataset's
+            ``teacher-cache.sqlite`` (generation's), the ledger to ``verifier-ledger.jsonl``.
         drop_disagreeing: a folder to write with only the agreeing samples (``samples-00000.jsonl`` and a
             ``manifest.json`` with the counts redone and a ``verified`` note), a dataset like any other.
         force: write into a non-empty ``drop_disagreeing`` folder.
+        progress: called with (samples verdicted, samples to verdict) after each verdict is written.
 
     Returns:
-        A :class:`VerifySummary`.
+        A :class:`VerifySummary` (this verifier's verdicts only).
 
     Raises:
         ConfigError: an unknown verifier, a non-empty output folder without ``force``, or a manifest
             recording no source to reopen.
         InputError: the folder holds no samples.
+        BudgetExhausted, TeacherUnavailable, TeacherRefused: an LLM verifier's endpoint or budget stopped
+            the run; the verdicts written so far stay, and the same call resumes.
     """
-    verifier = make_verifier(teacher)
+    verifier = make_verifier(teacher, llm)
+    who = verifier.record()
     directory = Path(directory)
     out_dir = None
     if drop_disagreeing is not None:
@@ -437,10 +471,10 @@ def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: s
     done: dict[str, dict[str, Any]] = {}
     if summary.verdicts.is_file():
         for _, record in read_lenient(summary.verdicts, _collect(summary.corrupt)):
-            if record.get("verdict") in VERDICTS:
-                done[record["id"]] = record
-            else:
+            if record.get("verdict") not in VERDICTS:
                 summary.corrupt.append((str(summary.verdicts), f"id {record['id']}: unknown verdict"))
+            elif record.get("verifier") == who:
+                done[record["id"]] = record
     lines = [item for path in files for item in read_lenient(path, _collect(summary.corrupt))]
     todo = [s for _, s in lines if s["id"] not in done]
     summary.skipped_existing = len(lines) - len(todo)
@@ -448,23 +482,30 @@ def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: s
         from groundv.export.base import open_dataset_source, scenes_for
 
         scenes = scenes_for(open_dataset_source(directory), {s["image"]["id"] for s in todo})
-        pixel_cache: dict[Any, np.ndarray | None] = {}
         with summary.verdicts.open("ab") as handle:
-            for s in todo:
-                scene = scenes.get(s["image"]["id"])
-                pixels = None
-                if scene is not None and (s.get("plan") or {}).get("subtype") == "attribute":
-                    if scene.image_id not in pixel_cache:
-                        pixel_cache[scene.image_id] = _pixels(scene)
-                    pixels = pixel_cache[scene.image_id]
-                result = verifier.check(s, scene, pixels=pixels)
-                record = {"id": s["id"], "verdict": result.verdict, "verifier": {"name": verifier.name},
-                          "expected_ids": result.expected_ids, "detail": result.detail,
-                          "category": s.get("category")}
+
+            def emit(s: Mapping[str, Any], result: Any) -> None:
+                record = {"id": s["id"], "verdict": result.verdict, "verifier": who,
+                          "expected_ids": result.expected_ids, "detail": result.detail, "category": s.get("category")}
+                if not isinstance(verifier, RulesVerifier):
+                    record |= {"answer": result.answer, "usage": {"requests": result.usage}}
                 handle.write(orjson.dumps(record) + b"\n")
                 handle.flush()
                 done[s["id"]] = record
                 summary.new[result.verdict] += 1
+                if progress is not None:
+                    progress(sum(summary.new.values()), len(todo))
+
+            if isinstance(verifier, RulesVerifier):
+                _run_rules(verifier, todo, scenes, emit)
+            else:
+                from groundv.verify_llm import open_engine, run_verifier
+
+                engine = open_engine(verifier.api, llm or {}, directory)
+                try:
+                    run_verifier(verifier, engine, todo, scenes, emit)
+                finally:
+                    engine.cache.close()
     categories = {s["id"]: s.get("category") for _, s in lines}
     for sid, record in done.items():
         summary.total[record["verdict"]] += 1
@@ -473,13 +514,27 @@ def verify(directory: str | Path, *, teacher: str = "rules", drop_disagreeing: s
     if out_dir is not None:
         kept = [(line, s) for line, s in lines if done.get(s["id"], {}).get("verdict") == "agree"]
         (out_dir / "samples-00000.jsonl").write_bytes(b"".join(line for line, _ in kept))
-        _write_filtered_manifest(directory, out_dir, [s for _, s in kept], len(lines), verifier.name)
+        _write_filtered_manifest(directory, out_dir, [s for _, s in kept], len(lines), who)
         summary.kept, summary.out = len(kept), out_dir
     return summary
 
 
+def _run_rules(verifier: RulesVerifier, todo: list[dict[str, Any]], scenes: Mapping[Any, Scene],
+               emit: Callable[[Mapping[str, Any], SampleVerdict], None]) -> None:
+    """The rules verdicts of ``todo``, in order (pixels are read only for attribute samples)."""
+    pixel_cache: dict[Any, np.ndarray | None] = {}
+    for s in todo:
+        scene = scenes.get(s["image"]["id"])
+        pixels = None
+        if scene is not None and (s.get("plan") or {}).get("subtype") == "attribute":
+            if scene.image_id not in pixel_cache:
+                pixel_cache[scene.image_id] = _pixels(scene)
+            pixels = pixel_cache[scene.image_id]
+        emit(s, verifier.check(s, scene, pixels=pixels))
+
+
 def _write_filtered_manifest(directory: Path, out_dir: Path, kept: list[dict[str, Any]], total: int,
-                             verifier: str) -> None:
+                             verifier: Mapping[str, Any]) -> None:
     """The source dataset's manifest, its counts redone for the kept samples and its source paths made
     absolute, so ``stats``, ``show``, ``export`` and ``items`` read the filtered folder like any dataset."""
     from groundv.store import MANIFEST, read_manifest
@@ -501,6 +556,7 @@ def _write_filtered_manifest(directory: Path, out_dir: Path, kept: list[dict[str
         entry["subtypes"] = dict(sorted(subtypes.get(category, Counter()).items()))
     data["samples"] = len(kept)
     data["files"] = {**data.get("files", {}), "samples": ["samples-00000.jsonl"], "rejections": []}
-    data["verified"] = {"from": str(directory.resolve()), "verifier": verifier, "kept": len(kept),
+    data["verified"] = {"from": str(directory.resolve()), "verifier": verifier["name"],
+                        **{k: verifier[k] for k in ("model", "prompt_version") if k in verifier}, "kept": len(kept),
                         "dropped": total - len(kept)}
     (out_dir / MANIFEST).write_bytes(orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))

@@ -74,10 +74,16 @@ def read_samples(dataset: str | Path, report: ExportReport, *, split: str | None
     """The dataset's samples (``samples-*.jsonl``, shard order), keeping those of ``split`` when given
     (a sample's ``split`` field); a corrupt line is listed in ``report.skipped`` and left out.
 
+    ``split="test"`` on a folder holding ``test.jsonl`` (the reviewed split of ``groundv split``, with
+    the reviewers' edits) reads that file alone, as ``groundv items --split test`` does.
+
     Raises:
         InputError: the folder holds no samples.
     """
-    files = sorted(Path(dataset).glob("samples-*.jsonl"))
+    from groundv.split import TEST_FILE
+
+    reviewed = Path(dataset) / TEST_FILE
+    files = [reviewed] if split == "test" and reviewed.is_file() else sorted(Path(dataset).glob("samples-*.jsonl"))
     if not files:
         raise InputError("no samples-*.jsonl here", file=dataset, hint="pass a folder written by groundv generate")
     for path in files:

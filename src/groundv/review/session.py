@@ -202,7 +202,10 @@ class ReviewSession:
                 "current": {k: v for k, v in now.items() if k != "mask"},
                 "verifier": None if verdict is None else {
                     "verdict": verdict.get("verdict"), "detail": verdict.get("detail"),
-                    "name": (verdict.get("verifier") or {}).get("name"), "expected": verdict.get("expected_ids")},
+                    # an LLM verifier's model too ("openai gpt-4o-mini"), so its verdict reads apart from the rules'
+                    "name": " ".join(str(v) for k in ("name", "model")
+                                     if (v := (verdict.get("verifier") or {}).get(k))),
+                    "expected": verdict.get("expected_ids")},
                 "regions": regions, "scene_note": None if scene is not None else self.scene_note,
                 "review": review.to_json(), "zoom": zoom_for(width),
                 "layers": {"regions": f"/img/{sid}/regions.png",

@@ -1,0 +1,152 @@
+"""The token and cost ledger: what a run (and every earlier run on the same file) has paid for.
+
+Every answer the endpoint sends back is paid for, usable or not, so every one is recorded; answers
+from the response cache are free and never recorded. With a ``path`` the ledger is an append-only
+JSON-lines file, one line per paid answer (``{"key", "model", "prompt_tokens", "completion_tokens",
+"cost", "time"}``), summed when it is opened: ``--max-cost`` and ``--max-requests`` then cap the whole
+job across stops and resumes, not just one process. A corrupt line (e.g. cut by a crash mid-write) is
+reported as a :class:`~groundv.errors.GroundvWarning` naming the file and line, and skipped.
+
+:meth:`Ledger.check` is called before each paid attempt. The request cap counts attempts in flight,
+so it is never exceeded; the cost of an answer is only known when it arrives, so with ``concurrency``
+requests in flight the cost cap may be overshot by at most ``concurrency`` answers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from groundv.errors import GroundvError, GroundvWarning
+
+__all__ = ["BudgetExhausted", "Ledger", "Prices"]
+
+
+class BudgetExhausted(GroundvError):
+    """No further paid request may start: the cost or request cap is reached."""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Prices per million tokens, in whatever currency the user reads ``--max-cost`` in.
+
+    Example:
+        >>> Prices(prompt_per_mtok=3.0, completion_per_mtok=15.0).cost(1000, 200)
+        0.006
+    """
+
+    prompt_per_mtok: float = 0.0
+    completion_per_mtok: float = 0.0
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """The cost of one answer."""
+        return (prompt_tokens * self.prompt_per_mtok + completion_tokens * self.completion_per_mtok) / 1e6
+
+
+class Ledger:
+    """Counts paid answers and refuses new paid requests past a cap.
+
+    Args:
+        path: the JSON-lines file (appended to; summed at open), or None to count in memory only.
+        prices: per-million-token prices.
+        max_cost: stop starting paid requests once this much is spent (None: no cap).
+        max_requests: stop once this many paid answers exist, counting those in flight (None: no cap).
+    """
+
+    def __init__(self, path: str | Path | None = None, prices: Prices | None = None,
+                 max_cost: float | None = None, max_requests: int | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.prices = prices or Prices()
+        self.max_cost = max_cost
+        self.max_requests = max_requests
+        self._lock = threading.Lock()
+        self._spent = 0.0
+        self._requests = 0
+        self._prompt_tokens = 0
+        self._completion_tokens = 0
+        if self.path is not None and self.path.exists():
+            self._load(self.path)
+
+    def _load(self, path: Path) -> None:
+        with path.open("rb") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = orjson.loads(line)
+                    cost, prompt, completion = float(entry["cost"]), int(entry["prompt_tokens"]), \
+                        int(entry["completion_tokens"])
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                    warnings.warn(f"{path}: line {number}: not a ledger entry, skipped", GroundvWarning, stacklevel=3)
+                    continue
+                self._spent += cost
+                self._requests += 1
+                self._prompt_tokens += prompt
+                self._completion_tokens += completion
+
+    def __repr__(self) -> str:
+        return (f"Ledger(path={str(self.path) if self.path else None!r}, spent={self._spent:.6g}, "
+                f"requests={self._requests}, max_cost={self.max_cost}, max_requests={self.max_requests})")
+
+    @property
+    def spent(self) -> float:
+        """Total cost of every paid answer so far (earlier runs included)."""
+        return self._spent
+
+    @property
+    def requests(self) -> int:
+        """How many paid answers so far."""
+        return self._requests
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens paid for so far."""
+        return self._prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        """Completion tokens paid for so far."""
+        return self._completion_tokens
+
+    def check(self, in_flight: int = 0) -> None:
+        """Raise :class:`BudgetExhausted` if no further paid request may start.
+
+        Args:
+            in_flight: paid requests already started and not yet answered (they count against ``max_requests``).
+        """
+        if self.max_cost is not None and self._spent >= self.max_cost:
+            raise BudgetExhausted(
+                f"the cost cap is reached: spent {self._spent:.4f} of --max-cost {self.max_cost:g}",
+                hint="answers so far are saved; raise --max-cost and run again to resume")
+        if self.max_requests is not None and self._requests + in_flight >= self.max_requests:
+            raise BudgetExhausted(
+                f"the request cap is reached: {self._requests} paid requests"
+                + (f" (+{in_flight} in flight)" if in_flight else "") + f" of --max-requests {self.max_requests}",
+                hint="answers so far are saved; raise --max-requests and run again to resume")
+
+    def record(self, key: str, model: str, usage: dict[str, int]) -> float:
+        """Record one paid answer and return its cost (appended and flushed to the file before returning)."""
+        prompt, completion = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+        cost = self.prices.cost(prompt, completion)
+        with self._lock:
+            self._spent += cost
+            self._requests += 1
+            self._prompt_tokens += prompt
+            self._completion_tokens += completion
+            if self.path is not None:
+                line = orjson.dumps({"key": key, "model": model, "prompt_tokens": prompt,
+                                     "completion_tokens": completion, "cost": cost, "time": round(time.time(), 3)})
+                # One O_APPEND write per line, so lines from several processes never interleave.
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                try:
+                    os.write(fd, line + b"\n")
+                finally:
+                    os.close(fd)
+        return cost

@@ -1,0 +1,99 @@
+"""The local executor: many scenes' requests in flight on one asyncio loop, results written in source order.
+
+:func:`run_local` keeps a window of scenes in flight, each a :meth:`SceneRunner.run
+<groundv.engine.runner.SceneRunner.run>` task sharing one engine (so one AIMD window, one cache, one
+budget), and writes each scene's unit results to the dataset as soon as it and every scene before
+it are finished. The files are therefore the ones a sequential run writes, and a unit is marked done
+only after all its answers are validated and written.
+
+When the budget runs out (:class:`~groundv.engine.ledger.BudgetExhausted`), scenes already finished
+in order are written, the requests still in flight are allowed to finish (they are paid for; their
+answers land in the cache, so a resume gets them free) and the exception is raised. Any other error
+cancels the scenes in flight and is raised after the finished prefix is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from groundv.engine.ledger import BudgetExhausted
+from groundv.engine.runner import SceneRunner
+from groundv.scene import Scene
+from groundv.store import Dataset, UnitResult
+
+__all__ = ["run_local"]
+
+Job = tuple[int, Scene, list[str], list[str]]
+
+
+def run_local(runner: SceneRunner, dataset: Dataset, jobs: Iterator[Job], *, total: int, window: int | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              on_stats: Callable[[Mapping[str, Any]], None] | None = None) -> int:
+    """Run ``jobs`` (source index, scene, categories to do, instructions already accepted) through ``runner``.
+
+    Args:
+        runner: an unopened runner; it is opened (its engine started) for the run and closed after.
+        dataset: where unit results are written, in source order.
+        jobs: the scenes in source order.
+        total: scenes in all, for ``progress``.
+        window: the most scenes in flight (default: the engine's concurrency, at least 4).
+        progress: called after each scene is written with (scenes done, total).
+        on_stats: called after each scene is written with the runner's counters and ``spent``.
+
+    Returns:
+        The number of scenes written.
+
+    Raises:
+        BudgetExhausted: the cost or request cap was reached (finished scenes are written first).
+        TeacherUnavailable, TeacherRefused: the endpoint failed (likewise).
+    """
+    size = window or max(4, int(runner.settings["engine"]["concurrency"]))
+    return asyncio.run(_drive(runner, dataset, jobs, total, size, progress, on_stats))
+
+
+async def _drive(runner: SceneRunner, dataset: Dataset, jobs: Iterator[Job], total: int, window: int,
+                 progress: Callable[[int, int], None] | None,
+                 on_stats: Callable[[Mapping[str, Any]], None] | None) -> int:
+    pending: deque[tuple[int, asyncio.Task[list[UnitResult]] | None]] = deque()
+    written = 0
+
+    def write(index: int, units: list[UnitResult] | None) -> None:
+        nonlocal written
+        for unit in units or ():
+            dataset.write(index, unit)
+        written += 1
+        if progress is not None:
+            progress(written, total)
+        if on_stats is not None:
+            on_stats({**runner.counts, "spent": runner.engine.ledger.spent if runner.engine else 0.0})
+
+    async def settle(limit: int) -> None:
+        """Write finished scenes from the head; wait for the head while more than ``limit`` are in flight."""
+        while pending:
+            index, task = pending[0]
+            if task is not None and not task.done() and len(pending) <= limit:
+                return
+            units = await task if task is not None else None
+            pending.popleft()
+            write(index, units)
+
+    async with runner:
+        try:
+            for index, scene, todo, seen in jobs:
+                task = asyncio.create_task(runner.run(scene, todo, seen)) if todo else None
+                pending.append((index, task))
+                await settle(window)
+            await settle(0)
+        except BudgetExhausted:
+            # Paid requests in flight still arrive and are cached; nothing after the stop is written.
+            await asyncio.gather(*(t for _, t in pending if t is not None), return_exceptions=True)
+            raise
+        finally:
+            for _, task in pending:
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*(t for _, t in pending if t is not None), return_exceptions=True)
+    return written

@@ -1,0 +1,80 @@
+"""The ledger: prices, caps that stop a run before it pays, totals that add up across runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+
+from groundv.engine.cache import ResponseCache
+from groundv.engine.clients import make_client
+from groundv.engine.engine import Engine
+from groundv.engine.ledger import BudgetExhausted, Ledger, Prices
+from groundv.errors import GroundvError, GroundvWarning
+from tests.engine.conftest import ask
+
+
+def test_record_prices_and_totals(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.jsonl", Prices(prompt_per_mtok=2.0, completion_per_mtok=10.0))
+    cost = ledger.record("k1", "m", {"prompt_tokens": 1000, "completion_tokens": 100})
+    assert cost == pytest.approx(0.003)
+    ledger.record("k2", "m", {"prompt_tokens": 500, "completion_tokens": 0})
+    assert (ledger.requests, ledger.prompt_tokens, ledger.completion_tokens) == (2, 1500, 100)
+    assert ledger.spent == pytest.approx(0.004)
+    lines = [orjson.loads(line) for line in (tmp_path / "ledger.jsonl").read_bytes().splitlines()]
+    assert [line["key"] for line in lines] == ["k1", "k2"] and lines[0]["cost"] == pytest.approx(0.003)
+
+
+def test_totals_are_cumulative_across_reopen_and_corrupt_lines_are_reported(tmp_path):
+    path = tmp_path / "ledger.jsonl"
+    Ledger(path, Prices(1e6, 0)).record("k1", "m", {"prompt_tokens": 3, "completion_tokens": 0})
+    with path.open("ab") as fh:
+        fh.write(b'{"key": "k2", "prompt_tok\n')  # a line cut by a crash mid-write
+    with pytest.warns(GroundvWarning, match=r"ledger.jsonl: line 2: not a ledger entry"):
+        reopened = Ledger(path, Prices(1e6, 0), max_cost=7.0)
+    assert reopened.requests == 1 and reopened.spent == pytest.approx(3.0)
+    reopened.record("k3", "m", {"prompt_tokens": 4, "completion_tokens": 0})
+    with pytest.raises(BudgetExhausted, match=r"spent 7.0000 of --max-cost 7") as info:
+        reopened.check()
+    assert isinstance(info.value, GroundvError) and "resume" in info.value.hint
+    with pytest.warns(GroundvWarning):
+        assert Ledger(path).requests == 2
+
+
+def test_request_cap_counts_requests_in_flight():
+    ledger = Ledger(max_requests=3)
+    ledger.check(in_flight=2)
+    with pytest.raises(BudgetExhausted, match=r"0 paid requests \(\+3 in flight\) of --max-requests 3"):
+        ledger.check(in_flight=3)
+
+
+def run(server, ledger, questions, concurrency=4, cache=None):
+    async def go():
+        client = make_client("openai", server.url + "/v1", api_key_env=None)
+        async with Engine(client, cache=cache, ledger=ledger, concurrency=concurrency) as engine:
+            return await asyncio.gather(*(engine.chat(q) for q in questions), return_exceptions=True)
+    return asyncio.run(go())
+
+
+def test_max_requests_stops_exactly_and_resumes(fake_server, tmp_path):
+    server = fake_server(latency=0.02)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    questions = [ask(f"q{i}") for i in range(10)]
+    results = run(server, Ledger(tmp_path / "ledger.jsonl", max_requests=6), questions, cache=cache)
+    stopped = [r for r in results if isinstance(r, BudgetExhausted)]
+    assert len(stopped) == 4 and len(server.log) == 6  # never one request over the cap
+    # The next run with a higher cap pays only for the four left: the cap counts both runs.
+    ledger = Ledger(tmp_path / "ledger.jsonl", max_requests=10)
+    results = run(server, ledger, questions, cache=cache)
+    assert not any(isinstance(r, Exception) for r in results)
+    assert len(server.log) == 10 and ledger.requests == 10 and sum(r.cached for r in results) == 6
+
+
+def test_max_cost_overshoots_by_at_most_the_concurrency(fake_server):
+    server = fake_server(latency=0.02)
+    ledger = Ledger(None, Prices(prompt_per_mtok=1e6), max_cost=1.0)  # every answer costs far more than the cap
+    results = run(server, ledger, [ask(f"q{i}") for i in range(20)], concurrency=3)
+    paid = [r for r in results if not isinstance(r, Exception)]
+    assert 1 <= len(paid) <= 3 and len(server.log) == len(paid)
+    assert all(isinstance(r, BudgetExhausted) for r in results if isinstance(r, Exception))

@@ -1,0 +1,235 @@
+"""generate() with LLM teachers against the fake chat server: both APIs, rejections, vision, budget, resume."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from groundv.cli import app
+from groundv.engine.clients import make_client
+from groundv.engine.engine import Engine
+from groundv.engine.fakeserver import FakeServer
+from groundv.engine.ledger import BudgetExhausted
+from groundv.errors import ConfigError
+from groundv.generate import estimate, generate, make_teacher, unit_rng
+from groundv.sources.toyworld import ToyWorldSource, write_toyworld
+from groundv.store import iter_samples, read_manifest
+from groundv.tasks.registry import get_planner
+from groundv.teachers.llm import TeacherConfig
+from tests.teachers import fake_teacher
+
+DATASET_FILES = ("samples-", "rejections-", "completed.log", "manifest.json")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return write_toyworld(tmp_path_factory.mktemp("world"), 4, seed=2)
+
+
+def dataset_files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.name.startswith(DATASET_FILES)}
+
+
+def llm(server: FakeServer, **extra) -> dict:
+    return {"model": "fake-1", "base_url": f"{server.url}/v1", **extra}
+
+
+@pytest.mark.parametrize(("teacher", "base"), [("openai", "/v1"), ("anthropic", "")])
+def test_a_correct_teacher_gets_every_plan_accepted(world, tmp_path, teacher, base):
+    with FakeServer(fake_teacher.correct) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher,
+                            llm={"model": "fake-1", "base_url": server.url + base, "params": {"temperature": 0}})
+    assert manifest.complete and manifest.samples > 20 and manifest.rejected == 0
+    assert {e.api for e in server.log} == {teacher} and len(server.log) == manifest.samples
+    assert {e.mode for e in server.log} == ({"tool"} if teacher == "anthropic" else {"json_schema"})
+    settings = manifest.settings["teacher"]
+    assert settings["name"] == teacher and settings["model"] == "fake-1" and settings["params"] == {"temperature": 0}
+    assert settings["prompt_versions"]["part"] == "v1" and "max_cost" not in str(manifest.settings)
+    keys = set(server.keys())
+    for sample in iter_samples(tmp_path):
+        assert sample["teacher"] == {"name": teacher, "model": "fake-1", "prompt_version": "v1"}
+        assert sample["provenance"]["teacher"]["api"] == teacher
+        (use,) = sample["provenance"]["usage"]["requests"]
+        assert use["key"] in keys and use["prompt_tokens"] > 0 and use["plans"] == 1
+
+
+def test_a_wrong_teacher_is_retried_once_then_rejected_with_reason_codes(world, tmp_path):
+    with FakeServer(fake_teacher.wrong) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server), limit=2)
+    assert manifest.samples == 0 and manifest.rejected > 0
+    assert set(manifest.rejections) == {"unknown_target", "no_target_mismatch"}
+    assert len(server.log) == 2 * manifest.rejected  # the first question and its one feedback retry
+    assert len(set(server.keys())) == len(server.log)  # the retry is never the identical prompt
+    for rejection in iter_samples(tmp_path, "rejections"):
+        assert rejection["target_ids"] == [fake_teacher.UNKNOWN_ID] and rejection["detail"]
+        assert len(rejection["usage"]["requests"]) == 2
+        assert rejection["teacher"]["api"] == "openai" and rejection["teacher"]["model"] == "fake-1"
+    retries = [e for e in server.log if len(fake_teacher.user_texts(e.body)) == 5]
+    assert retries and all("Your answer was not accepted: " in fake_teacher.user_texts(e.body)[-1] for e in retries)
+
+
+def test_off_schema_answers_become_invalid_answer_rejections(world, tmp_path):
+    # (Text that is no JSON at all is retried by the engine itself, see groundv.engine.engine.)
+    with FakeServer(lambda body: '{"note": "Sure! Here is a nice instruction."}') as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server), limit=1,
+                            categories=["negative"])
+    assert manifest.rejections == {"invalid_answer": manifest.rejected} and manifest.rejected > 0
+    assert len(server.log) == 2 * manifest.rejected
+    rejection = next(iter_samples(tmp_path, "rejections"))
+    assert rejection["raw"] == '{"note": "Sure! Here is a nice instruction."}'
+    assert rejection["detail"] == "the answer does not match the schema: missing key 'instruction'"
+
+
+@pytest.mark.parametrize(("teacher", "base"), [("openai", "/v1"), ("anthropic", "")])
+def test_vision_sends_the_downscaled_marked_image(world, tmp_path, teacher, base):
+    with FakeServer(fake_teacher.correct) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher, limit=1, categories=["part"],
+                            llm={**llm(server, vision=True, image_size=200), "base_url": server.url + base})
+    assert manifest.samples > 0 and manifest.settings["teacher"]["vision"] is True
+    for exchange in server.log:
+        (data,) = fake_teacher.images(exchange.body)
+        with Image.open(io.BytesIO(base64.b64decode(data))) as image:
+            assert image.format == "PNG" and image.size == (200, 150)  # the 320×240 toy image, downscaled
+
+
+def test_batch_asks_once_per_unit_for_the_same_samples(world, tmp_path):
+    with FakeServer(fake_teacher.correct) as server:
+        single = generate(ToyWorldSource(world), tmp_path / "single", teacher="openai", llm=llm(server))
+        per_plan = len(server.log)
+        batched = generate(ToyWorldSource(world), tmp_path / "batch", teacher="openai", llm=llm(server, batch=True))
+    assert batched.samples == single.samples and batched.rejected == 0
+    assert len(server.log) - per_plan == batched.data["units"] - sum(
+        sum(c.values()) for c in batched.unsupported.values()) < per_plan
+    assert [s["instruction"] for s in iter_samples(tmp_path / "single")] == \
+        [s["instruction"] for s in iter_samples(tmp_path / "batch")]
+
+
+def test_paraphrase_keeps_the_planners_targets(world, tmp_path):
+    rules = generate(ToyWorldSource(world), tmp_path / "rules")
+    with FakeServer(fake_teacher.paraphrase) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path / "para", teacher="paraphrase", llm=llm(server))
+    assert manifest.samples == rules.samples
+    ruled, worded = list(iter_samples(tmp_path / "rules")), list(iter_samples(tmp_path / "para"))
+    assert [s["target_ids"] for s in worded] == [s["target_ids"] for s in ruled]
+    assert all(w["instruction"].startswith("Please, ") for w in worded)
+    assert all(w["instruction"][8:].lower() == r["instruction"][0].lower() + r["instruction"][1:].lower()
+               for w, r in zip(worded, ruled, strict=True))
+    assert worded[0]["teacher"]["prompt_version"] == "paraphrase-v1"
+
+
+def test_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
+    with FakeServer(fake_teacher.fixed_on_feedback) as server:
+        whole = generate(ToyWorldSource(world), tmp_path / "whole", teacher="openai", llm=llm(server))
+        paid_whole = len(server.log)
+        server.log.clear()
+        for cap in (7, 30):
+            with pytest.raises(BudgetExhausted, match="request cap"):
+                generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai",
+                         llm=llm(server, max_requests=cap, concurrency=4))
+            assert read_manifest(tmp_path / "capped").data["status"] == "running"
+            assert len(server.log) <= cap
+        generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai", llm=llm(server, max_requests=10_000))
+    assert whole.complete and dataset_files(tmp_path / "capped") == dataset_files(tmp_path / "whole")
+    assert len(server.keys()) == len(set(server.keys())) == paid_whole  # nothing was paid twice
+
+
+def test_dry_run_sends_nothing_and_counts_what_would_be_sent(world, tmp_path):
+    with FakeServer(fake_teacher.correct) as server:
+        guess = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds",
+                         llm=llm(server, prices=(2.0, 8.0), params={"max_tokens": 100}))
+        assert server.log == [] and not (tmp_path / "ds").exists()
+        manifest = generate(ToyWorldSource(world), tmp_path / "ds", teacher="openai", llm=llm(server))
+        again = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds", llm=llm(server))
+    assert guess["requests"] == guess["plans"] == len(server.log) == manifest.samples
+    assert guess["prompt_tokens"] > 1000 * guess["requests"] * 0.5 and guess["cached_requests"] == 0
+    assert guess["prompt_cost"] == pytest.approx(guess["prompt_tokens"] * 2.0 / 1e6)
+    assert guess["max_completion_cost"] == pytest.approx(guess["requests"] * 100 * 8.0 / 1e6)
+    assert again["requests"] == 0 and again["cached_requests"] == guess["requests"]
+    with pytest.raises(ConfigError, match="sends no requests"):
+        estimate(ToyWorldSource(world), teacher="rules")
+
+
+def test_settings_must_match_to_resume_but_budget_caps_need_not(world, tmp_path):
+    with FakeServer(fake_teacher.correct) as server:
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=5.0), limit=1)
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=9.0), limit=1)
+        with pytest.raises(ConfigError, match="other settings: teacher.model"):
+            generate(ToyWorldSource(world), tmp_path, teacher="openai", llm={**llm(server), "model": "other"})
+        with pytest.raises(ConfigError, match="needs a model"):
+            generate(ToyWorldSource(world), tmp_path / "x", teacher="anthropic", llm={})
+        with pytest.raises(ConfigError, match="concurrently in one process"):
+            generate(ToyWorldSource(world), tmp_path / "x", teacher="openai", llm=llm(server), workers=2)
+
+
+def test_the_api_key_comes_from_the_environment_and_is_never_written(world, tmp_path, monkeypatch):
+    secret = "sk-test-" + "9" * 24
+    monkeypatch.setenv("GROUNDV_TEST_KEY", secret)
+    with FakeServer(fake_teacher.correct, api_key=secret) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", limit=1,
+                            llm=llm(server, api_key_env="GROUNDV_TEST_KEY"))
+    assert manifest.samples > 0
+    with sqlite3.connect(tmp_path / "teacher-cache.sqlite") as db:
+        db.execute("PRAGMA wal_checkpoint(FULL)")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    monkeypatch.delenv("GROUNDV_TEST_KEY")
+    with pytest.raises(ConfigError):
+        generate(ToyWorldSource(world), tmp_path / "other", teacher="openai", limit=1,
+                 llm=llm(server, api_key_env="GROUNDV_TEST_KEY"))
+
+
+def test_cli_stops_at_max_cost_with_exit_code_3_and_resumes(world, tmp_path):
+    runner = CliRunner()
+    with FakeServer(fake_teacher.correct) as server:
+        base = ["generate", "--world", str(world), "--out", str(tmp_path / "ds"), "--teacher", "openai",
+                "--model", "fake-1", "--base-url", f"{server.url}/v1", "--price-prompt", "10", "--concurrency", "2"]
+        dry = runner.invoke(app, [*base, "--dry-run"])
+        assert dry.exit_code == 0 and "requests to send" in dry.output and server.log == []
+        stopped = runner.invoke(app, [*base, "--max-cost", "0.05"])
+        assert stopped.exit_code == 3, stopped.output
+        assert "stopped:" in stopped.output and "--max-cost 0.05" in stopped.output and "higher" in stopped.output
+        before = len(server.log)
+        done = runner.invoke(app, [*base, "--max-cost", "100"])
+        assert done.exit_code == 0, done.output
+    assert read_manifest(tmp_path / "ds").complete and 0 < before < len(server.log)
+    assert len(set(server.keys())) == len(server.log)
+    assert not os.environ.get("GROUNDV_TEST_KEY")
+
+
+def test_respond_words_one_plan_through_an_engine(world):
+    scene = next(iter(ToyWorldSource(world)))
+    plan = get_planner("multi_object").plan(scene, unit_rng(0, scene.image_id, "multi_object"), limit=1)[0]
+    with FakeServer(fake_teacher.correct) as server, \
+            Engine(make_client("openai", f"{server.url}/v1", api_key_env=None)) as engine:
+        teacher = make_teacher("openai", TeacherConfig("fake-1"), engine=engine)
+        output = teacher.respond(scene, plan, unit_rng(0, 1, "x"))
+        assert output.target_ids == plan.target_ids and output.instruction.startswith("Segment")
+        assert output.usage["requests"][0]["key"] == server.keys()[0]
+
+
+def test_cli_refuses_llm_options_for_the_rules_teacher(world, tmp_path):
+    result = CliRunner().invoke(app, ["generate", "--world", str(world), "--out", str(tmp_path), "--model", "m"])
+    assert result.exit_code == 2 and "--model go with an LLM teacher" in result.output
+
+
+@pytest.mark.parametrize(("teacher", "api", "base", "structured", "mode"), [
+    ("openai", None, "/v1", ("json_object",), "json_object"),
+    ("openai", None, "/v1", (), "prompt"),
+    ("paraphrase", "anthropic", "", (), "prompt"),
+])
+def test_structured_output_falls_back_and_is_recorded(world, tmp_path, teacher, api, base, structured, mode):
+    play = fake_teacher.paraphrase if teacher == "paraphrase" else fake_teacher.correct
+    with FakeServer(play, structured=structured) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher, limit=1, categories=["negative"],
+                            llm={"model": "fake-1", "base_url": server.url + base, "api": api})
+    assert manifest.samples > 0 and manifest.rejected == 0
+    assert manifest.settings["teacher"]["api"] == (api or "openai")
+    assert {u["mode"] for s in iter_samples(tmp_path) for u in s["provenance"]["usage"]["requests"]} == {mode}

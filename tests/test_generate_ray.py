@@ -1,0 +1,62 @@
+"""generate() with an LLM teacher on the Ray executor: the same dataset as the local executor, cache shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from groundv.engine.fakeserver import FakeServer
+from groundv.generate import generate
+from groundv.sources.toyworld import ToyWorldSource, write_toyworld
+from groundv.store import read_manifest
+from tests.teachers import fake_teacher
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (the 'ray' extra)")
+pytest.importorskip("ray.data", reason="Ray's data library is not installed (the 'ray' extra)")
+
+DATASET_FILES = ("samples-", "rejections-", "completed.log", "manifest.json")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def dataset_files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.name.startswith(DATASET_FILES)}
+
+
+@pytest.mark.slow
+def test_ray_writes_the_local_executors_dataset_and_reuses_its_cache(tmp_path, ray_cluster):
+    world = write_toyworld(tmp_path / "world", 5, seed=4)
+    with FakeServer(fake_teacher.correct) as server:
+        llm = {"model": "fake-1", "base_url": f"{server.url}/v1"}
+        generate(ToyWorldSource(world), tmp_path / "local", teacher="openai", llm=llm)
+        sent_local = len(server.log)
+        ray_manifest = generate(ToyWorldSource(world), tmp_path / "ray", teacher="openai", llm=llm, executor="ray")
+        assert len(server.log) == 2 * sent_local  # a fresh cache: every question asked once more
+
+        # The same seed and answers give the same files, byte for byte.
+        assert dataset_files(tmp_path / "ray") == dataset_files(tmp_path / "local")
+        assert ray_manifest.complete
+        assert read_manifest(tmp_path / "ray").samples > 0
+
+        # With the local run's cache, Ray pays for nothing.
+        before = len(server.log)
+        shared = {**llm, "cache": tmp_path / "local" / "teacher-cache.sqlite"}
+        generate(ToyWorldSource(world), tmp_path / "ray-cached", teacher="openai", llm=shared, executor="ray")
+        assert len(server.log) == before
+        assert dataset_files(tmp_path / "ray-cached") == dataset_files(tmp_path / "local")
+
+
+def test_ray_resumes_a_local_run(tmp_path, ray_cluster):
+    world = write_toyworld(tmp_path / "world", 4, seed=5)
+    with FakeServer(fake_teacher.correct) as server:
+        llm = {"model": "fake-1", "base_url": f"{server.url}/v1"}
+        generate(ToyWorldSource(world), tmp_path / "whole", teacher="openai", llm=llm)
+        generate(ToyWorldSource(world), tmp_path / "split", teacher="openai", llm=llm, limit=2)
+        generate(ToyWorldSource(world), tmp_path / "split", teacher="openai", llm=llm, executor="ray")
+    assert dataset_files(tmp_path / "split") == dataset_files(tmp_path / "whole")
