@@ -78,3 +78,30 @@ def test_max_cost_overshoots_by_at_most_the_concurrency(fake_server):
     paid = [r for r in results if not isinstance(r, Exception)]
     assert 1 <= len(paid) <= 3 and len(server.log) == len(paid)
     assert all(isinstance(r, BudgetExhausted) for r in results if isinstance(r, Exception))
+
+
+def test_two_ledgers_on_one_file_share_one_budget(tmp_path):
+    # Ray actors each hold a Ledger on the dataset's file: one's spend must stop the other.
+    path = tmp_path / "ledger.jsonl"
+    first = Ledger(path, Prices(1_000_000, 0), max_cost=3)
+    second = Ledger(path, Prices(1_000_000, 0), max_cost=3)
+    first.record("a", "m", {"prompt_tokens": 2, "completion_tokens": 0})
+    second.check()  # 2 of 3 spent: still open
+    second.record("b", "m", {"prompt_tokens": 1, "completion_tokens": 0})
+    assert second.spent == pytest.approx(3) and second.requests == 2
+    with pytest.raises(BudgetExhausted, match="spent 3"):
+        first.check()  # it never recorded "b" itself, but reads it from the file
+    assert (first.requests, first.prompt_tokens) == (2, 3)
+
+
+def test_a_line_still_being_written_is_counted_once_it_is_complete(tmp_path):
+    path = tmp_path / "ledger.jsonl"
+    ledger = Ledger(path, Prices(1_000_000, 0))
+    with path.open("ab") as fh:
+        fh.write(b'{"key": "x", "model": "m", "prompt_tokens": 5, "completion_tokens": 0, "cost": 5.0')
+    ledger.check()
+    assert ledger.requests == 0
+    with path.open("ab") as fh:
+        fh.write(b"}\n")
+    ledger.check()
+    assert (ledger.requests, ledger.spent) == (1, 5.0)

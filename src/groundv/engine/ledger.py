@@ -53,7 +53,8 @@ class Ledger:
     """Counts paid answers and refuses new paid requests past a cap.
 
     Args:
-        path: the JSON-lines file (appended to; summed at open), or None to count in memory only.
+        path: the JSON-lines file (appended to; summed at open and again before every check, so processes
+            sharing one file share one budget), or None to count in memory only.
         prices: per-million-token prices.
         max_cost: stop starting paid requests once this much is spent (None: no cap).
         max_requests: stop once this many paid answers exist, counting those in flight (None: no cap).
@@ -70,25 +71,42 @@ class Ledger:
         self._requests = 0
         self._prompt_tokens = 0
         self._completion_tokens = 0
-        if self.path is not None and self.path.exists():
-            self._load(self.path)
+        # How far the file has been read (bytes, lines): the totals are always the file's, so several
+        # processes appending to one ledger (Ray actors) each see what the others paid.
+        self._offset = 0
+        self._lines = 0
+        self._catch_up()
 
-    def _load(self, path: Path) -> None:
-        with path.open("rb") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = orjson.loads(line)
-                    cost, prompt, completion = float(entry["cost"]), int(entry["prompt_tokens"]), \
-                        int(entry["completion_tokens"])
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                    warnings.warn(f"{path}: line {number}: not a ledger entry, skipped", GroundvWarning, stacklevel=3)
-                    continue
-                self._spent += cost
-                self._requests += 1
-                self._prompt_tokens += prompt
-                self._completion_tokens += completion
+    def _catch_up(self) -> None:
+        """Add the complete lines appended to the file since the last read (by anyone) to the totals."""
+        if self.path is None:
+            return
+        try:
+            if self.path.stat().st_size <= self._offset:
+                return
+            with self.path.open("rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return
+        end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
+        self._offset += end
+        for line in chunk[:end].splitlines():
+            self._lines += 1
+            if not line.strip():
+                continue
+            try:
+                entry = orjson.loads(line)
+                cost, prompt, completion = float(entry["cost"]), int(entry["prompt_tokens"]), \
+                    int(entry["completion_tokens"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                warnings.warn(f"{self.path}: line {self._lines}: not a ledger entry, skipped", GroundvWarning,
+                              stacklevel=4)
+                continue
+            self._spent += cost
+            self._requests += 1
+            self._prompt_tokens += prompt
+            self._completion_tokens += completion
 
     def __repr__(self) -> str:
         return (f"Ledger(path={str(self.path) if self.path else None!r}, spent={self._spent:.6g}, "
@@ -120,6 +138,8 @@ class Ledger:
         Args:
             in_flight: paid requests already started and not yet answered (they count against ``max_requests``).
         """
+        with self._lock:
+            self._catch_up()
         if self.max_cost is not None and self._spent >= self.max_cost:
             raise BudgetExhausted(
                 f"the cost cap is reached: spent {self._spent:.4f} of --max-cost {self.max_cost:g}",
@@ -135,11 +155,12 @@ class Ledger:
         prompt, completion = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
         cost = self.prices.cost(prompt, completion)
         with self._lock:
-            self._spent += cost
-            self._requests += 1
-            self._prompt_tokens += prompt
-            self._completion_tokens += completion
-            if self.path is not None:
+            if self.path is None:
+                self._spent += cost
+                self._requests += 1
+                self._prompt_tokens += prompt
+                self._completion_tokens += completion
+            else:
                 line = orjson.dumps({"key": key, "model": model, "prompt_tokens": prompt,
                                      "completion_tokens": completion, "cost": cost, "time": round(time.time(), 3)})
                 # One O_APPEND write per line, so lines from several processes never interleave.
@@ -149,4 +170,5 @@ class Ledger:
                     os.write(fd, line + b"\n")
                 finally:
                     os.close(fd)
+                self._catch_up()  # counts this line, and any other process's appended before it
         return cost

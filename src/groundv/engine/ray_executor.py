@@ -10,9 +10,9 @@ files on both executors.
 
 What is shared between actors is what lives on disk: the response cache (SQLite in WAL mode, safe for
 several processes on one machine; on a cluster put it on a shared file system) and the spend ledger
-(an append-only file). Each actor checks the budget against its own view of the ledger, so with
-``actors`` actors a cap can be overshot by up to ``actors`` times the answers one engine may have in
-flight; the spend is always recorded exactly.
+(an append-only file that every actor's :class:`~groundv.engine.ledger.Ledger` re-reads before each
+check, so all actors share one budget). A cost cap can be overshot by the answers in flight, up to one
+engine's concurrency per actor; the spend is always recorded exactly.
 
 A scene whose actor hit the budget or an endpoint failure comes back as that error; the driver writes
 every scene before it and raises the error, like the local executor.
