@@ -189,3 +189,13 @@ def test_run_sync_inside_a_running_loop():
         return run_sync(inner())
 
     assert run_sync(inner()) == 7 and asyncio.run(outer()) == 7
+
+
+def test_timeouts_shrink_the_window_like_429s(fake_server):
+    # A one-slot local server behind many requests times out instead of saying 429: back off the same way.
+    server = fake_server(faults=FaultPlan([Fault("hang", 30)] * 4), latency=0.01)
+    engine = engine_for(server, concurrency=8, timeout=0.3)
+    answers = run_all(engine, [ask(f"q{i}") for i in range(12)])
+    assert len(answers) == 12
+    assert engine.stats.throttled == 4
+    assert engine.stats.min_window == 4  # the four timeouts of one window halve it once

@@ -8,7 +8,8 @@
     ledger.check() ──► BudgetExhausted (nothing sent)
         ▼
     AIMD limiter ──► client.send ──► 429: halve the window, honour Retry-After, retry
-        │                      └──► 5xx / timeout / connection error / unreadable body: back off, retry
+        │                      ├──► timeout / 503 (an overloaded server): halve the window, back off, retry
+        │                      └──► other 5xx / connection error / unreadable body: back off, retry
         ▼ answer (paid: recorded in the ledger, usable or not)
     schema? the text must be JSON and not cut off (finish_reason "length"), else retry
         ▼
@@ -48,6 +49,9 @@ from groundv.engine.limiter import AimdLimiter
 from groundv.engine.request import ChatRequest, ChatResponse
 
 __all__ = ["Engine", "EngineStats", "run_sync"]
+
+#: transient failures that mean "too much load": they shrink the AIMD window as a 429 does
+_OVERLOADED = frozenset({"timeout", 503})
 
 T = TypeVar("T")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
@@ -204,7 +208,13 @@ class Engine:
                 self._counts["throttled"] += 1
                 last: TransientFailure = exc
             except TransientFailure as exc:
-                self.limiter.failed()
+                if exc.status in _OVERLOADED:
+                    # An overloaded server (a one-slot llama.cpp behind 16 requests) times out or says 503
+                    # instead of 429: shrink the window as for a 429, or every retry times out again.
+                    self.limiter.throttled(epoch, None)
+                    self._counts["throttled"] += 1
+                else:
+                    self.limiter.failed()
                 last = exc
             except BaseException:
                 self.limiter.failed()

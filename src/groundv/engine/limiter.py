@@ -101,12 +101,12 @@ class AimdLimiter:
         self._wake()
 
     def failed(self) -> None:
-        """Release a slot after a failure that says nothing about load (5xx, timeout): the window stays."""
+        """Release a slot after a failure that says nothing about load (a 500, a bad body): the window stays."""
         self.in_flight -= 1
         self._wake()
 
     def throttled(self, epoch: int, retry_after: float | None) -> None:
-        """Release a slot after a 429: halve the window (once per epoch) and pause for ``retry_after`` seconds."""
+        """Release a slot after a 429, a timeout or a 503: halve the window (once per epoch), pause."""
         self.in_flight -= 1
         if epoch == self._epoch:
             self.window = max(1, self.window // 2)
