@@ -41,6 +41,9 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/bench_eval.py --million
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_export.py
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_teachers.py
+	$(BIN)/python benchmarks/bench_review.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
