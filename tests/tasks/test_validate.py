@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from groundv import masks
@@ -9,6 +10,7 @@ from groundv.scene import Scene
 from groundv.tasks.plan import Plan
 from groundv.tasks.validate import REASONS, normalise, validate
 from groundv.teachers.base import TeacherOutput
+from groundv.teachers.rules import RulesTeacher
 from tests.conftest import make_region, make_scene
 
 TEACHER = {"name": "rules", "model": None, "prompt_version": "test-1"}
@@ -30,6 +32,11 @@ def _scene() -> Scene:
 
 def _out(ids=(), instruction="Segment it.", response="Sure.") -> TeacherOutput:
     return TeacherOutput(instruction=instruction, response=response, target_ids=tuple(ids))
+
+
+def _worded(plan: Plan) -> str:
+    """The rules teacher's instruction for ``plan``: one that says the plan's facts (``facts_unsaid``)."""
+    return RulesTeacher().respond(_scene(), plan, np.random.default_rng(0)).instruction
 
 
 MULTI = Plan("multi_object", "category", (1, 2), {"category": "mug", "count": 2})
@@ -61,6 +68,7 @@ CASES = [
                                                                 "level": "instance"}, "instance"), _out((1,))),
     ("not_unique", Plan("part", "one", (10,), {"part": "handle", "object": "mug", "object_expression": None}),
      _out((10,))),
+    ("facts_unsaid", Plan("negative", "object", (), {"absent": "zebra"}), _out()),
     ("empty_mask", Plan("multi_granularity", "category", (21,), {"category": "car", "count": 1,
                                                                  "level": "category"}, "category"), _out((21,))),
 ]
@@ -111,7 +119,7 @@ def test_accepted_sample_mask_is_the_union() -> None:
     Plan("negative", "relation", (), {"subject": "mug", "relation": "right of", "object": "chair"}),
 ])
 def test_accepted_negatives_have_empty_masks(plan) -> None:
-    verdict = validate(_scene(), plan, _out(), teacher=TEACHER)
+    verdict = validate(_scene(), plan, _out(instruction=_worded(plan)), teacher=TEACHER)
     assert verdict.ok, verdict.detail
     assert verdict.sample.no_target and verdict.sample.target_ids == []
     assert masks.is_empty(verdict.sample.mask)
@@ -126,7 +134,7 @@ def test_accepted_negatives_have_empty_masks(plan) -> None:
                                                  "level": "instance"}, "instance"),
 ])
 def test_accepted_unique_expressions(plan) -> None:
-    verdict = validate(_scene(), plan, _out(plan.target_ids), teacher=TEACHER)
+    verdict = validate(_scene(), plan, _out(plan.target_ids, _worded(plan)), teacher=TEACHER)
     assert verdict.ok, verdict.detail
 
 
@@ -159,7 +167,7 @@ def test_negative_attribute_is_checked_with_the_planners_colours() -> None:
     assert verdict.reason == "not_absent" and "has color 'purple'" in verdict.detail
     green_chair = Plan("negative", "attribute", (), {"category": "chair", "attribute": "color", "value": "green",
                                                      "present_values": ["purple"]})
-    assert validate(scene, green_chair, _out(), teacher=TEACHER, scene_facts=facts).ok
+    assert validate(scene, green_chair, _out(instruction=_worded(green_chair)), teacher=TEACHER, scene_facts=facts).ok
 
 
 def test_reasoning_may_target_parts() -> None:

@@ -29,9 +29,37 @@ reason                 rejected when
                        when it is alone); ``part``/``one``: the ``object_expression`` does not
                        single out the parent object likewise
 ``empty_mask``         the union of the targets' masks is empty
+``facts_unsaid``       the instruction does not mention a fact the plan asks it to express (below)
 ``duplicate``          the same image already has this instruction (normalised: lower case,
                        punctuation removed, whitespace collapsed) in ``seen``
 =====================  ========================================================================
+
+What ``facts_unsaid`` asks the instruction to mention (after :func:`normalise`, as whole words):
+
+=============================  ==================================================================
+category/subtype               must mention
+=============================  ==================================================================
+``negative/object``            the absent category
+``negative/attribute``         the value (colour or size word) and the category
+``negative/relation``          the subject, the relation and the object
+``multi_object/category``      the category
+``multi_object/categories``    every category
+``multi_object/attribute``     the value and the category
+``multi_granularity/*``        the category (``instance``, ``category``), the hypernym
+                               (``supercategory``)
+``part/one``, ``part/all``     the part, and the object when the plan names one
+``reasoning/affordance``       nothing: the use is paraphrased freely ("to sit on", "somewhere to
+                               sit") and the targets are never named, so there is no word to require
+=============================  ==================================================================
+
+A category counts as mentioned by its display name, a :func:`~groundv.knowledge.synonyms` entry, or
+either with a plural ending (``knowledge.plural`` for irregular ones: "knives"). Outside negatives
+the last word of a multi-word name also counts when the taxonomy says the name is one
+(``knowledge.is_a("wine glass", "glass")``; never "bear" for "teddy bear"); a negative must name
+its category fully, since a broader word may well be present. Values accept a few plain variants
+("grey"/"gray", "big" for "large", "little"/"tiny" for "small"), relations their usual words
+("left", "right", "over"/"on top of", "under"/"beneath"). Mentioning is necessary, not sufficient:
+"the orange car" mentions an absent orange.
 
 Example:
     >>> normalise("  Segment   the MUG!! ")
@@ -57,12 +85,23 @@ __all__ = ["REASONS", "Verdict", "normalise", "validate"]
 #: every reason code, in the order the checks run
 REASONS: tuple[str, ...] = (
     "empty_text", "no_target_mismatch", "unknown_target", "crowd_target", "wrong_kind", "targets_disagree",
-    "too_few_targets", "count_mismatch", "not_absent", "not_unique", "empty_mask", "duplicate",
+    "too_few_targets", "count_mismatch", "not_absent", "not_unique", "empty_mask", "facts_unsaid",
+    "duplicate",
 )
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _RELATION = {"left of": "left of", "right of": "right of", "above": "above", "below": "below",
              "to the left of": "left of", "to the right of": "right of"}
+#: words that say a relation (keys are the predicates of ``_RELATION``)
+_RELATION_SAID: dict[str, tuple[str, ...]] = {
+    "left of": ("left",), "right of": ("right",),
+    "above": ("above", "over", "on top of", "atop", "higher than"),
+    "below": ("below", "under", "beneath", "underneath", "lower than"),
+}
+#: plain variants of a colour or size value
+_VALUE_SAID: dict[str, tuple[str, ...]] = {
+    "gray": ("grey",), "grey": ("gray",), "large": ("big", "huge"), "small": ("little", "tiny"),
+}
 
 
 @dataclass(frozen=True)
@@ -189,6 +228,74 @@ def _unique_problem(scene: Scene, plan: Plan, ids: tuple[int, ...]) -> str | Non
     return None
 
 
+def _said(words: str, phrase: str) -> bool:
+    """Whether the normalised ``phrase`` occurs in the normalised ``words`` as whole words, its last word
+    optionally with a plural ending (-s, -es, -y → -ys/-ies)."""
+    tokens = normalise(phrase).split()
+    if not tokens:
+        return False
+    last = tokens[-1]
+    ending = rf"{re.escape(last[:-1])}(?:y|ys|ies)" if last.endswith("y") else rf"{re.escape(last)}(?:s|es)?"
+    pattern = r"\s".join([*(re.escape(t) for t in tokens[:-1]), ending])
+    return re.search(rf"(?<!\w){pattern}(?!\w)", words) is not None
+
+
+def _names_of(name: str, *, head: bool) -> list[str]:
+    """Ways to say the category ``name``: display name, synonyms, irregular plurals and, with ``head``,
+    the last word of a multi-word name when the taxonomy says the name is one."""
+    said = [name, knowledge.display_name(name), *knowledge.synonyms(name)]
+    out = [name, knowledge.plural(name), *said, *(knowledge.plural(s) for s in said)]
+    if head:
+        *rest, last = name.split()
+        if rest and knowledge.is_a(name, last):
+            out.append(last)
+    return list(dict.fromkeys(p for p in out if p.strip()))
+
+
+def _missing(words: str, what: str, phrases: list[str]) -> str | None:
+    return None if any(_said(words, p) for p in phrases) else f"{what} ({' / '.join(phrases[:4])})"
+
+
+def _unsaid_problem(plan: Plan, instruction: str) -> str | None:
+    """What the instruction fails to mention of the plan's facts (module table), None when all is said."""
+    facts, words = plan.facts, normalise(instruction)
+    negative = plan.category == "negative"
+
+    def category(key: str, what: str | None = None) -> str | None:
+        value = str(facts.get(key) or "").strip()
+        return _missing(words, f"the {what or key} {value!r}", _names_of(value, head=not negative)) if value else None
+
+    def value() -> str | None:
+        said = str(facts.get("value") or "").strip()
+        if not said:
+            return None
+        return _missing(words, f"the {facts.get('attribute') or 'value'} {said!r}",
+                        [said, *_VALUE_SAID.get(said.lower(), ())])
+
+    checks: list[str | None] = []
+    kind = f"{plan.category}/{plan.subtype}"
+    if kind == "negative/object":
+        checks = [category("absent", "absent category")]
+    elif kind in ("negative/attribute", "multi_object/attribute"):
+        checks = [value(), category("category")]
+    elif kind == "negative/relation":
+        relation = _RELATION.get(str(facts.get("relation")), str(facts.get("relation") or ""))
+        checks = [category("subject"),
+                  _missing(words, f"the relation {relation!r}", list(_RELATION_SAID.get(relation, (relation,)))),
+                  category("object")]
+    elif kind in ("multi_object/category", "multi_granularity/instance", "multi_granularity/category"):
+        checks = [category("category")]
+    elif kind == "multi_object/categories":
+        checks = [_missing(words, f"the category {str(c)!r}", _names_of(str(c), head=True))
+                  for c in facts.get("categories") or []]
+    elif kind == "multi_granularity/supercategory":
+        checks = [category("hypernym")]
+    elif plan.category == "part":
+        checks = [category("part"), category("object")]
+    missing = [c for c in checks if c]
+    return "the instruction does not mention " + "; ".join(missing) if missing else None
+
+
 def validate(scene: Scene, plan: Plan, output: TeacherOutput, *, teacher: Mapping[str, Any],
              seen: set[str] | None = None, index: int = 0,
              provenance: Mapping[str, Any] | None = None, scene_facts: SceneFacts | None = None) -> Verdict:
@@ -265,6 +372,9 @@ def validate(scene: Scene, plan: Plan, output: TeacherOutput, *, teacher: Mappin
     mask = scene.union_mask(ids)
     if ids and masks.is_empty(mask):
         return _reject("empty_mask", f"regions {list(ids)} have empty masks")
+    problem = _unsaid_problem(plan, instruction)
+    if problem:
+        return _reject("facts_unsaid", problem)
     key = f"{scene.source}\x00{scene.image_id}\x00{normalise(instruction)}"
     if seen is not None and key in seen:
         return _reject("duplicate", f"image {scene.image_id} already has {instruction!r}")
