@@ -30,7 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from groundv.errors import ConfigError, InputError
 from groundv.review.agreement import review_stats
 from groundv.review.reviews import REVIEWS_FILE, Review, replay
 from groundv.sample import Sample
-from groundv.store import MANIFEST, read_lenient, read_manifest
+from groundv.store import MANIFEST, read_lenient, read_manifest, write_atomic
 
 __all__ = ["TEST_FILE", "SplitReport", "make_test_split"]
 
@@ -119,15 +118,6 @@ def _merge_edits(sample: dict[str, Any], reviews: list[Review]) -> tuple[dict[st
     return out, edited
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def make_test_split(directory: str | Path, *, reviewers: int = 2) -> SplitReport:
     """Write ``DIR/test.jsonl`` and the manifest's ``test_split`` from ``DIR/reviews.jsonl``.
 
@@ -196,9 +186,9 @@ def make_test_split(directory: str | Path, *, reviewers: int = 2) -> SplitReport
                     "acceptance": stats[category]["acceptance"], "kappa": stats[category]["kappa"],
                     "kappa_note": stats[category]["kappa_note"]})
     report.by_category = dict(sorted(rows.items()))
-    _write_atomic(report.path, b"".join(kept))
+    write_atomic(report.path, b"".join(kept))
     manifest = read_manifest(directory).data
     manifest["test_split"] = report.to_json()
-    _write_atomic(directory / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    write_atomic(directory / MANIFEST, orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
                   + b"\n")
     return report

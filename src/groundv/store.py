@@ -52,6 +52,7 @@ __all__ = [
     "read_lenient",
     "read_manifest",
     "sample_scene",
+    "write_atomic",
 ]
 
 MANIFEST = "manifest.json"
@@ -79,7 +80,8 @@ def _fallback(obj: Any) -> Any:
     return str(obj)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` through a synced temporary file and a rename: never half written."""
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("wb") as f:
         f.write(data)
@@ -289,7 +291,7 @@ class Dataset:
             data = log.read_bytes()
             keep = data[: data.rfind(b"\n") + 1]  # a torn last line is no marker
             if len(keep) != len(data):
-                _write_atomic(log, keep)
+                write_atomic(log, keep)
             for line in keep.splitlines():
                 entry = orjson.loads(line)
                 self.completed[(entry["image_id"], entry["category"])] = entry
@@ -313,7 +315,7 @@ class Dataset:
                         pass
                 dropped = True
         if dropped:
-            _write_atomic(path, b"".join(kept))
+            write_atomic(path, b"".join(kept))
 
     def instructions(self, image_id: int | str) -> list[str]:
         """Instructions of the accepted samples of one image already in the dataset (to seed dedup)."""
@@ -414,7 +416,7 @@ class Dataset:
     def _write_manifest(self, extra: Mapping[str, Any]) -> Manifest:
         data = {**self._kept, "format": DATASET_FORMAT, "groundv_version": __version__, "settings": self.settings,
                 **extra}
-        _write_atomic(self.dir / MANIFEST, orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
+        write_atomic(self.dir / MANIFEST, orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
                                                         default=_fallback) + b"\n")
         return Manifest(orjson.loads(_dumps(data)))
 
