@@ -267,6 +267,11 @@ def demo_cmd(
         out.print(f"  a {category} sample ({sample_id}): {path}", soft_wrap=True)
     out.print(f"  evaluation items from the dataset: {items}; the 'always no target' baseline: {baseline}")
     out.print(f"  look again with: groundv stats {dataset}")
+    out.print("Next:", soft_wrap=True)
+    out.print(f"  check it by hand in the browser: groundv review {dataset}   (the 'review' extra)", soft_wrap=True)
+    out.print(f"  have a model word it: groundv generate --world {world} --out ds "
+              "--teacher openai --model M --base-url URL --dry-run", soft_wrap=True)
+    out.print("  see the paper's effect on a laptop: groundv reproduce --quick   (the 'student' extra)", soft_wrap=True)
 
 
 def _demo_evaluation(dataset: Path, eval_dir: Path) -> tuple[Path, Path]:
