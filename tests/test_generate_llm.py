@@ -75,6 +75,19 @@ def test_a_wrong_teacher_is_retried_once_then_rejected_with_reason_codes(world, 
     assert retries and all("Your answer was not accepted: " in fake_teacher.user_texts(e.body)[-1] for e in retries)
 
 
+def test_a_model_that_never_writes_json_gets_rejections_not_a_stopped_run(world, tmp_path):
+    # The engine retries prose itself (max_retries), then gives up; the unit is rejected, the run goes on.
+    with FakeServer(lambda body: "Sure! Find the zebra in the picture.") as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", limit=2, categories=["negative"],
+                            llm={**llm(server), "max_retries": 1})
+    assert manifest.complete and manifest.samples == 0
+    assert manifest.rejections == {"invalid_answer": manifest.rejected} and manifest.rejected > 0
+    rejection = next(iter_samples(tmp_path, "rejections"))
+    assert rejection["detail"].startswith("the model gave no JSON answer (")
+    assert "bad json" in rejection["detail"]
+    assert len(server.log) == 2 * manifest.rejected  # one try + one engine retry per plan, never more
+
+
 def test_off_schema_answers_become_invalid_answer_rejections(world, tmp_path):
     # (Text that is no JSON at all is retried by the engine itself, see groundv.engine.engine.)
     with FakeServer(lambda body: '{"note": "Sure! Here is a nice instruction."}') as server:

@@ -17,7 +17,8 @@ own. Then the caller's provisional check (the validator, without the duplicate t
 whose answer fails either is asked **once more**: the conversation continues with the model's own
 answer and a message saying exactly what was wrong — never the identical prompt. A plan that still
 fails becomes a rejection with reason :data:`INVALID_ANSWER` (unparseable or off-schema) or the
-validator's reason code.
+validator's reason code. A model that never writes JSON at all (the engine retries that itself and
+gives up) makes its plans :data:`INVALID_ANSWER` rejections too; only an endpoint that fails stops the run.
 
 Every output's ``usage`` lists the requests it took part in: ``{"requests": [{"key", "prompt_tokens",
 "completion_tokens", "mode", "plans"}]}`` (``plans``: how many plans shared the request).
@@ -33,6 +34,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from groundv.engine.failures import TeacherUnavailable
 from groundv.engine.request import ChatRequest, ChatResponse, image_part, text_part
 from groundv.errors import ConfigError
 from groundv.scene import Scene
@@ -49,6 +51,8 @@ T = TypeVar("T")
 
 #: rejection reason of a plan whose answer stayed unparseable or off-schema after the feedback retry
 INVALID_ANSWER = "invalid_answer"
+#: the engine's give-up statuses that mean "the model answers, but never in JSON"
+_NEVER_JSON = frozenset({"bad json", "length"})
 
 _VISION_NOTE = ("The image shows every region outlined in its own colour and labelled with its id "
                 "(a part's id is written ·id).")
@@ -316,7 +320,16 @@ class LLMTeacher(Teacher):
                        category: str, check: Check | None) -> None:
         request, todo = ask.request, ask.plans
         for attempt in (1, 2):
-            response = await chat(request)
+            try:
+                response = await chat(request)
+            except TeacherUnavailable as exc:
+                if exc.status not in _NEVER_JSON:
+                    raise
+                # The endpoint works but the model never wrote JSON (or was always cut off): that is
+                # this unit's answer being unusable, not the endpoint failing — reject, do not stop.
+                for i in todo:
+                    answers[i].error = f"the model gave no JSON answer ({exc.message})"
+                return
             use = {"key": request.key(), "prompt_tokens": int(response.usage.get("prompt_tokens", 0)),
                    "completion_tokens": int(response.usage.get("completion_tokens", 0)), "mode": response.mode,
                    "plans": len(ask.plans)}
