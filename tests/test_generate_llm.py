@@ -146,7 +146,8 @@ def test_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
             with pytest.raises(BudgetExhausted, match="request cap"):
                 generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai",
                          llm=llm(server, max_requests=cap, concurrency=4))
-            assert read_manifest(tmp_path / "capped").data["status"] == "running"
+            stopped = read_manifest(tmp_path / "capped").data
+            assert stopped["status"] == "stopped" and "request cap" in stopped["stopped"]
             assert len(server.log) <= cap
         generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai", llm=llm(server, max_requests=10_000))
     assert whole.complete and dataset_files(tmp_path / "capped") == dataset_files(tmp_path / "whole")
@@ -209,6 +210,8 @@ def test_cli_stops_at_max_cost_with_exit_code_3_and_resumes(world, tmp_path):
         stopped = runner.invoke(app, [*base, "--max-cost", "0.05"])
         assert stopped.exit_code == 3, stopped.output
         assert "stopped:" in stopped.output and "--max-cost 0.05" in stopped.output and "higher" in stopped.output
+        stats = runner.invoke(app, ["stats", str(tmp_path / "ds")])
+        assert stats.exit_code == 0 and "stopped: the cost cap is reached" in " ".join(stats.output.split())
         before = len(server.log)
         done = runner.invoke(app, [*base, "--max-cost", "100"])
         assert done.exit_code == 0, done.output

@@ -266,7 +266,8 @@ def generate(
         ConfigError: bad settings, or ``out_dir`` holds something else (see :class:`~groundv.store.Dataset`).
         InputError: bad source data (from the source or an image file).
         BudgetExhausted: an LLM run reached ``max_cost``/``max_requests``; every finished unit is
-            written, the manifest still says ``running``, and a run with a higher cap resumes.
+            written, the manifest says ``stopped`` (with the counts so far and why), and a run with a
+            higher cap resumes.
         TeacherUnavailable, TeacherRefused: the endpoint failed; finished units are written likewise.
     """
     categories = parse_categories(list(categories))
@@ -350,6 +351,7 @@ def _llm_run_settings(teacher: str, categories: Sequence[str], seed: int, plans_
 def _generate_llm(source: Source, out_dir: str | Path, run: dict[str, Any], *, force: bool, limit: int | None,
                   source_info: Mapping[str, Any] | None, progress: Callable[[int, int], None] | None,
                   on_stats: Callable[[Mapping[str, Any]], None] | None, executor: str, actors: int) -> Manifest:
+    from groundv.engine.ledger import BudgetExhausted
     from groundv.engine.local import run_local
     from groundv.engine.ray_executor import run_ray
     from groundv.engine.runner import SceneRunner
@@ -370,10 +372,14 @@ def _generate_llm(source: Source, out_dir: str | Path, run: dict[str, Any], *, f
     dataset = Dataset(out_dir, settings, force=force)
     try:
         jobs = _jobs(dataset, scenes, categories)
-        if executor == "ray":
-            run_ray(run, dataset, jobs, total=total, actors=actors, progress=progress, on_stats=on_stats)
-        else:
-            run_local(runner, dataset, jobs, total=total, progress=progress, on_stats=on_stats)
+        try:
+            if executor == "ray":
+                run_ray(run, dataset, jobs, total=total, actors=actors, progress=progress, on_stats=on_stats)
+            else:
+                run_local(runner, dataset, jobs, total=total, progress=progress, on_stats=on_stats)
+        except BudgetExhausted as stop:
+            dataset.stop(stop.message)  # `groundv stats` shows what was done and why it stopped
+            raise
         return dataset.finish()
     finally:
         dataset.close()

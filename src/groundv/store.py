@@ -18,7 +18,9 @@ by rewriting the shard under a temporary name and renaming it — and units with
 units are written in a fixed order, a resumed run writes the same bytes as an uninterrupted one.
 
 The manifest is written when a run starts (``"status": "running"``, settings only) and rewritten from
-``completed.log`` when it ends (``"status": "complete"``), always through a temporary file and a rename.
+``completed.log`` when it ends (``"status": "complete"``) or is stopped on purpose (``"status":
+"stopped"`` with ``"stopped": why`` — a budget cap; the same command resumes it), always through a
+temporary file and a rename.
 It holds no timestamps, so the same input and seed give byte-identical files. Keys other stages add to
 it (``test_split`` from ``groundv split``, ``verified``, ...) are kept when a run is resumed; only the
 keys in :data:`OWNED_KEYS` are rewritten (``force`` starts over without them).
@@ -62,7 +64,7 @@ DATASET_FORMAT = "groundv-dataset/1"
 SHARD_SCENES = 1000
 #: the manifest keys a generation run writes; a resume keeps every other key another stage added
 OWNED_KEYS = frozenset({"format", "groundv_version", "settings", "status", "images", "units", "samples", "rejected",
-                        "by_category", "rejections", "unsupported", "files"})
+                        "by_category", "rejections", "unsupported", "files", "stopped"})
 #: entries a dataset directory may hold besides its own files before it has a manifest
 _ALLOWED_EXTRA = frozenset({"toyworld"})
 
@@ -368,6 +370,14 @@ class Dataset:
         """Close the files and write the final manifest, counted from ``completed.log``."""
         self.close()
         return self._write_manifest({"status": "complete", **self._counts()})
+
+    def stop(self, why: str) -> Manifest:
+        """Close the files and write the manifest of a run stopped on purpose: counts so far and ``why``.
+
+        A later run with the same settings resumes it like any unfinished run.
+        """
+        self.close()
+        return self._write_manifest({"status": "stopped", "stopped": why, **self._counts()})
 
     def __enter__(self) -> Dataset:
         return self
