@@ -24,7 +24,7 @@ from groundv.engine.runner import SceneRunner
 from groundv.scene import Scene
 from groundv.store import Dataset, UnitResult
 
-__all__ = ["run_local"]
+__all__ = ["SceneWriter", "run_local"]
 
 Job = tuple[int, Scene, list[str], list[str]]
 
@@ -54,21 +54,35 @@ def run_local(runner: SceneRunner, dataset: Dataset, jobs: Iterator[Job], *, tot
     return asyncio.run(_drive(runner, dataset, jobs, total, size, progress, on_stats))
 
 
+class SceneWriter:
+    """Writes scenes' unit results to the dataset (the caller keeps source order), then reports.
+
+    Every executor writes through one of these, so they write the same files.
+    """
+
+    def __init__(self, dataset: Dataset, total: int, progress: Callable[[int, int], None] | None,
+                 on_stats: Callable[[Mapping[str, Any]], None] | None,
+                 stats: Callable[[], Mapping[str, Any]]) -> None:
+        self.dataset, self.total, self.progress, self.on_stats, self.stats = dataset, total, progress, on_stats, stats
+        self.written = 0
+
+    def __call__(self, index: int, units: list[UnitResult] | None) -> None:
+        """Write scene ``index``'s units (None: nothing left to do for it) and count it as done."""
+        for unit in units or ():
+            self.dataset.write(index, unit)
+        self.written += 1
+        if self.progress is not None:
+            self.progress(self.written, self.total)
+        if self.on_stats is not None:
+            self.on_stats(self.stats())
+
+
 async def _drive(runner: SceneRunner, dataset: Dataset, jobs: Iterator[Job], total: int, window: int,
                  progress: Callable[[int, int], None] | None,
                  on_stats: Callable[[Mapping[str, Any]], None] | None) -> int:
     pending: deque[tuple[int, asyncio.Task[list[UnitResult]] | None]] = deque()
-    written = 0
-
-    def write(index: int, units: list[UnitResult] | None) -> None:
-        nonlocal written
-        for unit in units or ():
-            dataset.write(index, unit)
-        written += 1
-        if progress is not None:
-            progress(written, total)
-        if on_stats is not None:
-            on_stats({**runner.counts, "spent": runner.engine.ledger.spent if runner.engine else 0.0})
+    write = SceneWriter(dataset, total, progress, on_stats,
+                        lambda: {**runner.counts, "spent": runner.engine.ledger.spent if runner.engine else 0.0})
 
     async def settle(limit: int) -> None:
         """Write finished scenes from the head; wait for the head while more than ``limit`` are in flight."""
@@ -96,4 +110,4 @@ async def _drive(runner: SceneRunner, dataset: Dataset, jobs: Iterator[Job], tot
                 if task is not None:
                     task.cancel()
             await asyncio.gather(*(t for _, t in pending if t is not None), return_exceptions=True)
-    return written
+    return write.written

@@ -27,9 +27,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from groundv.engine.local import SceneWriter
 from groundv.errors import GroundvError, MissingDependency
 from groundv.scene import Scene
-from groundv.store import Dataset, UnitResult
+from groundv.store import Dataset
 
 __all__ = ["run_ray"]
 
@@ -114,19 +115,9 @@ def run_ray(settings: Mapping[str, Any], dataset: Dataset, jobs: Iterator[Job], 
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
 
-    written = 0
     counts: Counter[str] = Counter()
     spent = 0.0
-
-    def write(index: int, units: list[UnitResult] | None) -> None:
-        nonlocal written
-        for unit in units or ():
-            dataset.write(index, unit)
-        written += 1
-        if progress is not None:
-            progress(written, total)
-        if on_stats is not None:
-            on_stats({**counts, "spent": spent})
+    write = SceneWriter(dataset, total, progress, on_stats, lambda: {**counts, "spent": spent})
 
     # Scenes with nothing to do are written (as nothing) between the ones Ray brings back, in order.
     skipped: dict[int, None] = {}
@@ -164,4 +155,4 @@ def run_ray(settings: Mapping[str, Any], dataset: Dataset, jobs: Iterator[Job], 
                 write(int(index), value)
                 position += 1
     flush_until(-1)
-    return written
+    return write.written
