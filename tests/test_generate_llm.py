@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from groundv.cli import app
 from groundv.engine.clients import make_client
 from groundv.engine.engine import Engine
-from groundv.engine.fakeserver import FakeServer
+from groundv.engine.failures import TeacherUnavailable
+from groundv.engine.fakeserver import FakeServer, FaultPlan
 from groundv.engine.ledger import BudgetExhausted
 from groundv.errors import ConfigError
 from groundv.generate import estimate, generate, make_teacher, unit_rng
@@ -152,6 +153,14 @@ def test_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
         generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai", llm=llm(server, max_requests=10_000))
     assert whole.complete and dataset_files(tmp_path / "capped") == dataset_files(tmp_path / "whole")
     assert len(server.keys()) == len(set(server.keys())) == paid_whole  # nothing was paid twice
+
+
+def test_an_endpoint_that_keeps_failing_stops_the_run_and_says_why_in_the_manifest(world, tmp_path):
+    with FakeServer(fake_teacher.correct, faults=FaultPlan(["500"] * 100)) as server, \
+            pytest.raises(TeacherUnavailable, match="500"):
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm={**llm(server), "max_retries": 1})
+    stopped = read_manifest(tmp_path).data
+    assert stopped["status"] == "stopped" and "gave no usable answer" in stopped["stopped"]
 
 
 def test_dry_run_sends_nothing_and_counts_what_would_be_sent(world, tmp_path):

@@ -268,7 +268,8 @@ def generate(
         BudgetExhausted: an LLM run reached ``max_cost``/``max_requests``; every finished unit is
             written, the manifest says ``stopped`` (with the counts so far and why), and a run with a
             higher cap resumes.
-        TeacherUnavailable, TeacherRefused: the endpoint failed; finished units are written likewise.
+        TeacherUnavailable, TeacherRefused: the endpoint failed; finished units are written and the
+            manifest says ``stopped`` likewise.
     """
     categories = parse_categories(list(categories))
     if workers < 1:
@@ -351,6 +352,7 @@ def _llm_run_settings(teacher: str, categories: Sequence[str], seed: int, plans_
 def _generate_llm(source: Source, out_dir: str | Path, run: dict[str, Any], *, force: bool, limit: int | None,
                   source_info: Mapping[str, Any] | None, progress: Callable[[int, int], None] | None,
                   on_stats: Callable[[Mapping[str, Any]], None] | None, executor: str, actors: int) -> Manifest:
+    from groundv.engine.failures import TeacherRefused, TeacherUnavailable
     from groundv.engine.ledger import BudgetExhausted
     from groundv.engine.local import run_local
     from groundv.engine.ray_executor import run_ray
@@ -377,7 +379,7 @@ def _generate_llm(source: Source, out_dir: str | Path, run: dict[str, Any], *, f
                 run_ray(run, dataset, jobs, total=total, actors=actors, progress=progress, on_stats=on_stats)
             else:
                 run_local(runner, dataset, jobs, total=total, progress=progress, on_stats=on_stats)
-        except BudgetExhausted as stop:
+        except (BudgetExhausted, TeacherUnavailable, TeacherRefused) as stop:
             dataset.stop(stop.message)  # `groundv stats` shows what was done and why it stopped
             raise
         return dataset.finish()
