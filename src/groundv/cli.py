@@ -556,6 +556,28 @@ def _check_out(out_dir: Path) -> None:
                               hint="choose an empty or new folder for --out")
 
 
+# The LLM options `generate` and `verify` share, declared once.
+_LLM = "LLM teachers and verifiers"
+ModelOption = Annotated[str | None, typer.Option(help="The model name.", rich_help_panel=_LLM)]
+BaseUrlOption = Annotated[str | None, typer.Option(
+    help="The endpoint (default OpenAI's or Anthropic's API).", rich_help_panel=_LLM)]
+ApiKeyEnvOption = Annotated[str | None, typer.Option(
+    help="The environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY when "
+         "set; a local server needs none).", rich_help_panel=_LLM)]
+VisionOption = Annotated[bool, typer.Option("--vision", help="Send the image with numbered region marks.",
+                                            rich_help_panel=_LLM)]
+ImageSizeOption = Annotated[int, typer.Option(min=64, help="--vision: the image's longer side, in pixels.",
+                                              rich_help_panel=_LLM)]
+TemperatureOption = Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.", rich_help_panel=_LLM)]
+MaxTokensOption = Annotated[int | None, typer.Option(min=1, help="The longest answer, in tokens.",
+                                                     rich_help_panel=_LLM)]
+ConcurrencyOption = Annotated[int, typer.Option(min=1, help="The most requests in flight.", rich_help_panel=_LLM)]
+PricePromptOption = Annotated[float, typer.Option(min=0.0, help="Price per million prompt tokens.",
+                                                  rich_help_panel=_LLM)]
+PriceCompletionOption = Annotated[float, typer.Option(min=0.0, help="Price per million completion tokens.",
+                                                      rich_help_panel=_LLM)]
+
+
 @app.command("generate")
 @_handles_errors
 def generate_cmd(
@@ -588,46 +610,34 @@ def generate_cmd(
     workers: Annotated[int, typer.Option(min=1, help="Processes (same files for any number).")] = 1,
     plans_per_unit: Annotated[int, typer.Option(min=1, help="The most samples per image and category.")] = 3,
     force: Annotated[bool, typer.Option("--force", help="Start an existing dataset in --out over.")] = False,
-    model: Annotated[str | None, typer.Option(help="LLM teachers: the model name.", rich_help_panel="LLM teachers")
-                     ] = None,
-    base_url: Annotated[str | None, typer.Option(
-        help="LLM teachers: the endpoint (default OpenAI's or Anthropic's API).", rich_help_panel="LLM teachers")
-    ] = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
     api: Annotated[str | None, typer.Option(help="paraphrase: the endpoint's API, openai or anthropic.",
-                                            rich_help_panel="LLM teachers")] = None,
-    api_key_env: Annotated[str | None, typer.Option(
-        help="The environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY when "
-             "set; a local server needs none).", rich_help_panel="LLM teachers")] = None,
-    vision: Annotated[bool, typer.Option("--vision", help="Send the image with numbered region marks.",
-                                         rich_help_panel="LLM teachers")] = False,
-    image_size: Annotated[int, typer.Option(min=64, help="--vision: the image's longer side, in pixels.",
-                                            rich_help_panel="LLM teachers")] = 768,
+                                            rich_help_panel=_LLM)] = None,
+    api_key_env: ApiKeyEnvOption = None,
+    vision: VisionOption = False,
+    image_size: ImageSizeOption = 768,
     batch: Annotated[bool, typer.Option("--batch", help="One request per image and category for all its plans.",
-                                        rich_help_panel="LLM teachers")] = False,
-    temperature: Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.",
-                                                      rich_help_panel="LLM teachers")] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="The longest answer, in tokens.",
-                                                   rich_help_panel="LLM teachers")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="The most requests in flight.",
-                                             rich_help_panel="LLM teachers")] = 16,
+                                        rich_help_panel=_LLM)] = False,
+    temperature: TemperatureOption = None,
+    max_tokens: MaxTokensOption = None,
+    concurrency: ConcurrencyOption = 16,
     max_cost: Annotated[float | None, typer.Option(
         min=0.0, help="Stop once the dataset's teacher spend reaches this (resumable).",
-        rich_help_panel="LLM teachers")] = None,
+        rich_help_panel=_LLM)] = None,
     max_requests: Annotated[int | None, typer.Option(
         min=0, help="Stop after this many paid requests for the dataset (resumable).",
-        rich_help_panel="LLM teachers")] = None,
-    price_prompt: Annotated[float, typer.Option(min=0.0, help="Price per million prompt tokens.",
-                                                rich_help_panel="LLM teachers")] = 0.0,
-    price_completion: Annotated[float, typer.Option(min=0.0, help="Price per million completion tokens.",
-                                                    rich_help_panel="LLM teachers")] = 0.0,
+        rich_help_panel=_LLM)] = None,
+    price_prompt: PricePromptOption = 0.0,
+    price_completion: PriceCompletionOption = 0.0,
     cache: Annotated[Path | None, typer.Option(
-        help="The response cache (default OUT/teacher-cache.sqlite).", rich_help_panel="LLM teachers")] = None,
+        help="The response cache (default OUT/teacher-cache.sqlite).", rich_help_panel=_LLM)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Estimate requests, tokens and cost; send nothing.",
-                                          rich_help_panel="LLM teachers")] = False,
+                                          rich_help_panel=_LLM)] = False,
     executor: Annotated[str, typer.Option(help="LLM teachers: local (asyncio here) or ray (ray.data + actors; "
-                                               "the same files).", rich_help_panel="LLM teachers")] = "local",
+                                               "the same files).", rich_help_panel=_LLM)] = "local",
     actors: Annotated[int, typer.Option(min=1, help="--executor ray: the actor pool size.",
-                                        rich_help_panel="LLM teachers")] = 2,
+                                        rich_help_panel=_LLM)] = 2,
 ) -> None:
     """Generate instruction→mask samples: plan targets, word them with a teacher, validate, write a dataset.
 
@@ -873,37 +883,25 @@ def verify_cmd(
         "--drop-disagreeing", metavar="OUT",
         help="Write OUT/samples-00000.jsonl with only the samples the verifier agrees with.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty OUT.")] = False,
-    model: Annotated[str | None, typer.Option(help="LLM verifiers: the model name.",
-                                              rich_help_panel="LLM verifiers")] = None,
-    base_url: Annotated[str | None, typer.Option(
-        help="LLM verifiers: the endpoint (default OpenAI's or Anthropic's API).", rich_help_panel="LLM verifiers")
-    ] = None,
-    api_key_env: Annotated[str | None, typer.Option(
-        help="The environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY when "
-             "set; a local server needs none).", rich_help_panel="LLM verifiers")] = None,
-    vision: Annotated[bool, typer.Option("--vision", help="Send the image with numbered region marks.",
-                                         rich_help_panel="LLM verifiers")] = False,
-    image_size: Annotated[int, typer.Option(min=64, help="--vision: the image's longer side, in pixels.",
-                                            rich_help_panel="LLM verifiers")] = 768,
-    temperature: Annotated[float | None, typer.Option(min=0.0, help="Sampling temperature.",
-                                                      rich_help_panel="LLM verifiers")] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="The longest answer, in tokens.",
-                                                   rich_help_panel="LLM verifiers")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="The most requests in flight.",
-                                             rich_help_panel="LLM verifiers")] = 16,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    vision: VisionOption = False,
+    image_size: ImageSizeOption = 768,
+    temperature: TemperatureOption = None,
+    max_tokens: MaxTokensOption = None,
+    concurrency: ConcurrencyOption = 16,
     max_cost: Annotated[float | None, typer.Option(
         min=0.0, help="Stop once verification's spend on this dataset reaches this (resumable).",
-        rich_help_panel="LLM verifiers")] = None,
+        rich_help_panel=_LLM)] = None,
     max_requests: Annotated[int | None, typer.Option(
         min=0, help="Stop after this many paid verifier requests for the dataset (resumable).",
-        rich_help_panel="LLM verifiers")] = None,
-    price_prompt: Annotated[float, typer.Option(min=0.0, help="Price per million prompt tokens.",
-                                                rich_help_panel="LLM verifiers")] = 0.0,
-    price_completion: Annotated[float, typer.Option(min=0.0, help="Price per million completion tokens.",
-                                                    rich_help_panel="LLM verifiers")] = 0.0,
+        rich_help_panel=_LLM)] = None,
+    price_prompt: PricePromptOption = 0.0,
+    price_completion: PriceCompletionOption = 0.0,
     cache: Annotated[Path | None, typer.Option(
         help="The response cache (default DIR/teacher-cache.sqlite, the one generation uses).",
-        rich_help_panel="LLM verifiers")] = None,
+        rich_help_panel=_LLM)] = None,
 ) -> None:
     """Check every sample's targets with a second teacher; write the verdicts to DIR/verdicts.jsonl.
 

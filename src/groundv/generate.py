@@ -324,8 +324,7 @@ def generate(
 def _llm_run_settings(teacher: str, categories: Sequence[str], seed: int, plans_per_unit: int,
                       llm: Mapping[str, Any], out_dir: Path | None) -> dict[str, Any]:
     """:func:`~groundv.engine.runner.llm_settings` with the defaults filled in (base URL, key, cache, ledger)."""
-    import os
-
+    from groundv.engine.clients import default_key_env
     from groundv.engine.runner import llm_settings
 
     options = dict(llm)
@@ -336,10 +335,7 @@ def _llm_run_settings(teacher: str, categories: Sequence[str], seed: int, plans_
         raise ConfigError(f"unknown teacher API {api!r}", hint="use openai or anthropic")
     options["api"] = api if teacher == "paraphrase" else None
     options["base_url"] = options.get("base_url") or DEFAULT_BASE_URLS[api]
-    if not options.get("api_key_env"):
-        # The provider's usual variable when it is set; else no key (a local server needs none).
-        usual = "ANTHROPIC_API_KEY" if api == "anthropic" else "OPENAI_API_KEY"
-        options["api_key_env"] = usual if os.environ.get(usual) else None
+    options["api_key_env"] = options.get("api_key_env") or default_key_env(api)
     if out_dir is not None:
         options.setdefault("cache", out_dir / "teacher-cache.sqlite")
         options.setdefault("ledger", out_dir / "ledger.jsonl")

@@ -29,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -241,7 +240,7 @@ def open_engine(api: str, llm: Mapping[str, Any], directory: Path) -> Engine:
         ConfigError: an option the engine does not know, or an unset API key variable.
     """
     from groundv.engine.cache import ResponseCache
-    from groundv.engine.clients import make_client
+    from groundv.engine.clients import default_key_env, make_client
     from groundv.engine.engine import Engine
     from groundv.engine.ledger import Ledger, Prices
     from groundv.generate import DEFAULT_BASE_URLS
@@ -251,10 +250,7 @@ def open_engine(api: str, llm: Mapping[str, Any], directory: Path) -> Engine:
     if unknown := sorted(set(llm) - known):
         raise ConfigError(f"unknown LLM verifier options: {', '.join(unknown)}",
                           hint=f"known: {', '.join(sorted(known))}")
-    key_env = llm.get("api_key_env")
-    if not key_env:
-        usual = "ANTHROPIC_API_KEY" if api == "anthropic" else "OPENAI_API_KEY"
-        key_env = usual if os.environ.get(usual) else None
+    key_env = llm.get("api_key_env") or default_key_env(api)
     client = make_client(api, llm.get("base_url") or DEFAULT_BASE_URLS[api], api_key_env=key_env,
                          timeout=float(llm.get("timeout", 60.0)))
     cache = ResponseCache(llm.get("cache") or directory / "teacher-cache.sqlite")

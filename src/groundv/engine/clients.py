@@ -49,7 +49,7 @@ from groundv.engine.failures import TeacherRefused, Throttled, TransientFailure
 from groundv.engine.request import ChatRequest, ChatResponse
 from groundv.errors import ConfigError
 
-__all__ = ["AnthropicClient", "ChatClient", "OpenAIClient", "make_client", "parse_retry_after"]
+__all__ = ["AnthropicClient", "ChatClient", "OpenAIClient", "default_key_env", "make_client", "parse_retry_after"]
 
 # The header that carries a request's content key, so that servers (the fake one in tests) can log
 # which question was asked without re-deriving the key from a provider-shaped body.
@@ -385,6 +385,12 @@ class AnthropicClient(ChatClient):
 
 
 _CLIENTS: dict[str, type[ChatClient]] = {"openai": OpenAIClient, "anthropic": AnthropicClient}
+
+
+def default_key_env(api: str) -> str | None:
+    """The provider's usual key variable when it is set, else None (a local server needs no key)."""
+    usual = "ANTHROPIC_API_KEY" if api == "anthropic" else "OPENAI_API_KEY"
+    return usual if os.environ.get(usual) else None
 
 
 def make_client(api: str, base_url: str, *, api_key_env: str | None, timeout: float = 60.0) -> ChatClient:
