@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -109,3 +110,25 @@ def test_two_processes_share_one_cache(fake_server, tmp_path):
     out, err = reader.communicate(timeout=60)
     assert reader.returncode == 0, err
     assert out.strip() == "80" and len(server.log) == 80
+
+
+def _open_and_put(path: str, barrier) -> None:
+    barrier.wait()
+    with ResponseCache(path) as cache:
+        cache.put(str(os.getpid()), ChatResponse(text="x", model="m"))
+
+
+def test_processes_opening_a_fresh_cache_together_all_succeed(tmp_path):
+    # Switching a new file to WAL raced: one of two workers starting at once got "database is locked"
+    # (about one start in five on a 2-core machine). Thirty fresh files, three openers on each.
+    context = multiprocessing.get_context("fork")
+    for n in range(30):
+        path = str(tmp_path / f"{n}.sqlite")
+        barrier = context.Barrier(3)
+        openers = [context.Process(target=_open_and_put, args=(path, barrier)) for _ in range(3)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(timeout=60)
+        assert [o.exitcode for o in openers] == [0, 0, 0], f"file {n}"
+        assert len(ResponseCache(path)) == 3

@@ -12,6 +12,7 @@ value is the answer's text, model, usage, finish reason and structured-output mo
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 import time
@@ -55,9 +56,23 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._set_up(busy_timeout)
+
+    def _set_up(self, busy_timeout: float) -> None:
+        # Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is locked"
+        # at once, without its busy handler, when another process is doing the same at that moment
+        # (two workers starting together on a fresh cache). So the set-up retries on its own.
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.path)!r})"
