@@ -16,7 +16,7 @@ from groundv.cli import app
 from groundv.engine.clients import make_client
 from groundv.engine.engine import Engine
 from groundv.engine.failures import TeacherUnavailable
-from groundv.engine.fakeserver import FakeServer, FaultPlan
+from groundv.engine.fakeserver import FakeServer, Fault, FaultPlan
 from groundv.engine.ledger import BudgetExhausted
 from groundv.errors import ConfigError
 from groundv.generate import estimate, generate, make_teacher, unit_rng
@@ -161,6 +161,23 @@ def test_an_endpoint_that_keeps_failing_stops_the_run_and_says_why_in_the_manife
         generate(ToyWorldSource(world), tmp_path, teacher="openai", llm={**llm(server), "max_retries": 1})
     stopped = read_manifest(tmp_path).data
     assert stopped["status"] == "stopped" and "gave no usable answer" in stopped["stopped"]
+
+
+def test_answers_in_flight_when_the_endpoint_fails_are_kept_for_the_rerun(world, tmp_path):
+    # The first request fails at once; three others are slow but answered. They were paid for, so the
+    # run waits for them and caches them before it stops, and sends nothing new after the failure: the
+    # rerun never sends them again.
+    slow = Fault("slow", 0.5)
+    with FakeServer(fake_teacher.correct, faults=FaultPlan(["500", slow, slow, slow])) as server:
+        with pytest.raises(TeacherUnavailable, match="500"):
+            generate(ToyWorldSource(world), tmp_path, teacher="openai",
+                     llm={**llm(server), "max_retries": 0, "concurrency": 4})
+        answered = {e.key for e in server.log if e.status == 200}
+        assert len(server.log) == 4 and len(answered) == 3
+        assert read_manifest(tmp_path).data["status"] == "stopped"
+        server.log.clear()
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server))
+        assert answered.isdisjoint(server.keys()) and server.log
 
 
 def test_dry_run_sends_nothing_and_counts_what_would_be_sent(world, tmp_path):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from groundv.engine.fakeserver import FakeServer
+from groundv.engine.failures import TeacherUnavailable
+from groundv.engine.fakeserver import FakeServer, FaultPlan
 from groundv.generate import generate
 from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 from groundv.store import read_manifest
@@ -60,3 +61,13 @@ def test_ray_resumes_a_local_run(tmp_path, ray_cluster):
         generate(ToyWorldSource(world), tmp_path / "split", teacher="openai", llm=llm, limit=2)
         generate(ToyWorldSource(world), tmp_path / "split", teacher="openai", llm=llm, executor="ray")
     assert dataset_files(tmp_path / "split") == dataset_files(tmp_path / "whole")
+
+
+def test_an_endpoint_failing_under_ray_raises_its_own_error_and_stops_the_manifest(tmp_path, ray_cluster):
+    # The actor's error crosses a process boundary: it must arrive as itself, not as a pickling TypeError.
+    world = write_toyworld(tmp_path / "world", 3, seed=6)
+    with FakeServer(fake_teacher.correct, faults=FaultPlan(["500"] * 1000)) as server, \
+            pytest.raises(TeacherUnavailable, match="gave no usable answer after 1 attempts"):
+        generate(ToyWorldSource(world), tmp_path / "out", teacher="openai", executor="ray",
+                 llm={"model": "fake-1", "base_url": f"{server.url}/v1", "max_retries": 0})
+    assert read_manifest(tmp_path / "out").data["status"] == "stopped"

@@ -46,6 +46,18 @@ class GroundvError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take other arguments than the message, so unpickling must not call __init__:
+        # errors from Ray actors and worker processes then arrive whole (message, hint, attributes).
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[GroundvError], args: tuple[object, ...], state: dict[str, object]) -> GroundvError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(GroundvError):
     """A user's input file is wrong.

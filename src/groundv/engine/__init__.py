@@ -7,7 +7,7 @@
 - :mod:`~groundv.engine.ledger`: :class:`Ledger`, :class:`Prices`, :class:`BudgetExhausted`.
 - :mod:`~groundv.engine.limiter`: :class:`AimdLimiter`.
 - :mod:`~groundv.engine.estimate`: :func:`estimate_tokens` for ``--dry-run``.
-- :mod:`~groundv.engine.failures`: :class:`TeacherUnavailable`, :class:`TeacherRefused`.
+- :mod:`~groundv.engine.failures`: :class:`TeacherUnavailable`, :class:`TeacherRefused`, :class:`EngineStopped`.
 - :mod:`~groundv.engine.fakeserver`: a fault-injecting loopback server for tests and benchmarks.
 """
 
@@ -15,7 +15,7 @@ from groundv.engine.cache import ResponseCache
 from groundv.engine.clients import ChatClient, make_client
 from groundv.engine.engine import Engine, EngineStats, run_sync
 from groundv.engine.estimate import estimate_tokens
-from groundv.engine.failures import TeacherRefused, TeacherUnavailable
+from groundv.engine.failures import EngineStopped, TeacherRefused, TeacherUnavailable
 from groundv.engine.ledger import BudgetExhausted, Ledger, Prices
 from groundv.engine.limiter import AimdLimiter
 from groundv.engine.request import ChatRequest, ChatResponse, image_part, text_part
@@ -28,6 +28,7 @@ __all__ = [
     "ChatResponse",
     "Engine",
     "EngineStats",
+    "EngineStopped",
     "Ledger",
     "Prices",
     "ResponseCache",

@@ -43,7 +43,7 @@ import orjson
 
 from groundv.engine.cache import ResponseCache
 from groundv.engine.clients import ChatClient
-from groundv.engine.failures import TeacherUnavailable, Throttled, TransientFailure
+from groundv.engine.failures import EngineStopped, TeacherUnavailable, Throttled, TransientFailure
 from groundv.engine.ledger import Ledger
 from groundv.engine.limiter import AimdLimiter
 from groundv.engine.request import ChatRequest, ChatResponse
@@ -137,6 +137,7 @@ class Engine:
         self._counts = dict.fromkeys(("sent", "answered", "cached", "retries", "throttled", "failures"), 0)
         self._background: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None
         self._background_lock = threading.Lock()
+        self._stopped: BaseException | None = None
 
     def __repr__(self) -> str:
         return f"Engine({self.client!r}, concurrency={self.limiter.limit}, cache={self.cache!r})"
@@ -147,6 +148,12 @@ class Engine:
         return EngineStats(**self._counts, window=self.limiter.window, min_window=self.limiter.min_window,
                            in_flight=self.limiter.in_flight, spent=self.ledger.spent)
 
+    def stop(self, why: BaseException) -> None:
+        """Send nothing new from now on (:class:`EngineStopped`); answers already on their way still arrive
+        and are cached, because they are paid for. Cache hits are still served."""
+        if self._stopped is None:
+            self._stopped = why
+
     async def chat(self, request: ChatRequest) -> ChatResponse:
         """The answer to ``request``: from the cache if it is there, else from the endpoint (then cached).
 
@@ -154,6 +161,7 @@ class Engine:
             BudgetExhausted: the ledger's cap is reached (nothing was sent for this request).
             TeacherUnavailable: no usable answer within ``max_retries`` retries.
             TeacherRefused: the endpoint rejected the request (4xx other than 429).
+            EngineStopped: :meth:`stop` was called before this request (or its retry) was sent.
         """
         key = request.key()
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
@@ -190,11 +198,11 @@ class Engine:
     async def _fetch(self, request: ChatRequest, key: str) -> ChatResponse:
         attempt = 0
         while True:
-            self.ledger.check(self._paid_in_flight)
+            self._check()
             epoch = await self.limiter.acquire()
             try:
-                # The budget may have run out while this request waited for a slot.
-                self.ledger.check(self._paid_in_flight)
+                # The budget may have run out (or the run stopped) while this request waited for a slot.
+                self._check()
             except BaseException:
                 self.limiter.failed()
                 raise
@@ -237,6 +245,11 @@ class Engine:
                 raise TeacherUnavailable(self.client.endpoint, attempt, last)
             self._counts["retries"] += 1
             await asyncio.sleep(self._delay(attempt, last))
+
+    def _check(self) -> None:
+        if self._stopped is not None:
+            raise EngineStopped(self._stopped)
+        self.ledger.check(self._paid_in_flight)
 
     def _usable(self, request: ChatRequest, answer: ChatResponse) -> ChatResponse | TransientFailure:
         """The answer (its JSON cleaned of markdown fences), or why it must be asked again."""

@@ -4,8 +4,9 @@ The tree::
 
     GroundvError (groundv.errors)
     ├── TeacherUnavailable     the endpoint kept failing (429, 5xx, timeouts) past the retry budget
-    └── TeacherRefused         the endpoint rejected the request itself (401, 404, a 400 on the prompt):
-                               retrying cannot help, so it fails at once with the server's message
+    ├── TeacherRefused         the endpoint rejected the request itself (401, 404, a 400 on the prompt):
+    │                          retrying cannot help, so it fails at once with the server's message
+    └── EngineStopped          the run is stopping (another request failed): nothing new is sent
     Exception
     └── TransientFailure       one attempt failed in a way worth retrying (5xx, timeout, connection
         └── Throttled          error, an unreadable body); Throttled is a 429 and carries Retry-After
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from groundv.errors import GroundvError
 
-__all__ = ["TeacherRefused", "TeacherUnavailable", "Throttled", "TransientFailure"]
+__all__ = ["EngineStopped", "TeacherRefused", "TeacherUnavailable", "Throttled", "TransientFailure"]
 
 
 class TransientFailure(Exception):
@@ -57,6 +58,8 @@ class TeacherUnavailable(GroundvError):
     def __init__(self, endpoint: str, attempts: int, last: TransientFailure) -> None:
         self.endpoint = endpoint
         self.status = last.status
+        # Every attempt was answered, but never with usable JSON: the model's failing, not the endpoint's.
+        self.answer_unusable = last.status in ("bad json", "length")
         super().__init__(
             f"{endpoint} gave no usable answer after {attempts} attempts (last: {last.status}"
             + (f": {last.detail}" if last.detail else "") + ")",
@@ -81,3 +84,15 @@ class TeacherRefused(GroundvError):
         hint = {401: "check the API key's environment variable", 403: "check the API key's permissions",
                 404: "check --base-url and --model"}.get(status)
         super().__init__(f"{endpoint} refused the request (HTTP {status}): {detail}", hint=hint)
+
+
+class EngineStopped(GroundvError):
+    """The engine was stopped (:meth:`Engine.stop <groundv.engine.engine.Engine.stop>`) and sends nothing new.
+
+    Args:
+        why: the failure that stopped the run.
+    """
+
+    def __init__(self, why: BaseException) -> None:
+        self.why = why
+        super().__init__(f"the run is stopping: {why}")

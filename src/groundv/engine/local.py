@@ -6,10 +6,11 @@ budget), and writes each scene's unit results to the dataset as soon as it and e
 it are finished. The files are therefore the ones a sequential run writes, and a unit is marked done
 only after all its answers are validated and written.
 
-When the budget runs out (:class:`~groundv.engine.ledger.BudgetExhausted`), scenes already finished
-in order are written, the requests still in flight are allowed to finish (they are paid for; their
-answers land in the cache, so a resume gets them free) and the exception is raised. Any other error
-cancels the scenes in flight and is raised after the finished prefix is written.
+When a scene fails — the budget ran out (:class:`~groundv.engine.ledger.BudgetExhausted`), the
+endpoint kept failing, or anything else — it stops the engine, so nothing new is sent; the requests
+already sent are paid for, so the other scenes in flight are allowed to settle (their answers land in
+the cache and a resume gets them free); scenes finished in order before the failing one are written
+and its error is raised. Only an interrupt (Ctrl-C) cancels what is in flight.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from groundv.engine.ledger import BudgetExhausted
+from groundv.engine.failures import EngineStopped
 from groundv.engine.runner import SceneRunner
 from groundv.scene import Scene
 from groundv.store import Dataset, UnitResult
@@ -101,9 +102,12 @@ async def _drive(runner: SceneRunner, dataset: Dataset, jobs: Iterator[Job], tot
                 pending.append((index, task))
                 await settle(window)
             await settle(0)
-        except BudgetExhausted:
-            # Paid requests in flight still arrive and are cached; nothing after the stop is written.
+        except Exception as error:
+            # The failing scene stopped the engine; requests already sent are paid for: let them arrive
+            # and be cached, so that a resume never pays for them again. Nothing after it is written.
             await asyncio.gather(*(t for _, t in pending if t is not None), return_exceptions=True)
+            if isinstance(error, EngineStopped):
+                raise error.why from None  # an earlier scene was caught by the stop: report its cause
             raise
         finally:
             for _, task in pending:

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from groundv.engine.failures import EngineStopped
 from groundv.engine.local import SceneWriter
 from groundv.errors import GroundvError, MissingDependency
 from groundv.scene import Scene
@@ -149,7 +150,7 @@ def run_ray(settings: Mapping[str, Any], dataset: Dataset, jobs: Iterator[Job], 
                 flush_until(int(index))
                 kind, value = pickle.loads(blob)
                 if kind == "error":
-                    raise value
+                    raise value.why if isinstance(value, EngineStopped) else value
                 if kind == "bug":
                     raise RuntimeError(f"a Ray actor failed: {value}")
                 write(int(index), value)

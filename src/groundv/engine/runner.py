@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from groundv.engine.failures import EngineStopped
 from groundv.engine.request import ChatRequest, ChatResponse
-from groundv.errors import ConfigError
+from groundv.errors import ConfigError, GroundvError
 from groundv.scene import Scene
 from groundv.store import UnitResult
 from groundv.tasks.plan import Plan, Planner
@@ -131,7 +132,14 @@ class SceneRunner:
         """Send one request through this runner's engine, counting what came back."""
         if self.engine is None:
             raise RuntimeError("open the runner with `async with` first")
-        return self.count(await self.engine.chat(request))
+        try:
+            return self.count(await self.engine.chat(request))
+        except GroundvError as error:
+            # The run stops at its first failure, before this scene's other requests are sent; a model
+            # that never writes JSON is the teacher's rejection to make, not a failure of the run.
+            if not isinstance(error, EngineStopped) and not getattr(error, "answer_unusable", False):
+                self.engine.stop(error)
+            raise
 
     def count(self, response: ChatResponse) -> ChatResponse:
         """Add one answer to :attr:`counts`; returns it."""
@@ -189,8 +197,19 @@ class SceneRunner:
             chat: an async ``ChatRequest -> ChatResponse`` to use instead of the runner's engine.
 
         Raises:
-            BudgetExhausted, TeacherUnavailable, TeacherRefused: from the engine; the scene then has no results.
+            BudgetExhausted, TeacherUnavailable, TeacherRefused: from the engine; the scene then has no results,
+                and the engine is stopped (:meth:`Engine.stop <groundv.engine.engine.Engine.stop>`): other
+                scenes' answers on their way still arrive and are cached, nothing new is sent.
+            EngineStopped: another scene failed first.
         """
+        try:
+            return await self._run(scene, todo, seen, chat)
+        except Exception as error:
+            if self.engine is not None and not isinstance(error, EngineStopped):
+                self.engine.stop(error)
+            raise
+
+    async def _run(self, scene: Scene, todo: Sequence[str], seen: Iterable[str], chat: Any) -> list[UnitResult]:
         from groundv.generate import rejection_record
         from groundv.tasks.validate import Verdict, normalise, validate
 

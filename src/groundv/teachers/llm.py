@@ -51,8 +51,6 @@ T = TypeVar("T")
 
 #: rejection reason of a plan whose answer stayed unparseable or off-schema after the feedback retry
 INVALID_ANSWER = "invalid_answer"
-#: the engine's give-up statuses that mean "the model answers, but never in JSON"
-_NEVER_JSON = frozenset({"bad json", "length"})
 
 _VISION_NOTE = ("The image shows every region outlined in its own colour and labelled with its id "
                 "(a part's id is written ·id).")
@@ -323,7 +321,7 @@ class LLMTeacher(Teacher):
             try:
                 response = await chat(request)
             except TeacherUnavailable as exc:
-                if exc.status not in _NEVER_JSON:
+                if not exc.answer_unusable:
                     raise
                 # The endpoint works but the model never wrote JSON (or was always cut off): that is
                 # this unit's answer being unusable, not the endpoint failing — reject, do not stop.
