@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from groundv.engine import ray_executor
 from groundv.engine.failures import TeacherUnavailable
 from groundv.engine.fakeserver import FakeServer, FaultPlan
 from groundv.generate import generate
@@ -53,14 +54,31 @@ def test_ray_writes_the_local_executors_dataset_and_reuses_its_cache(tmp_path, r
         assert dataset_files(tmp_path / "ray-cached") == dataset_files(tmp_path / "local")
 
 
-def test_ray_resumes_a_local_run(tmp_path, ray_cluster):
-    world = write_toyworld(tmp_path / "world", 4, seed=5)
+def test_ray_resumes_a_local_run_in_chunks(tmp_path, ray_cluster, monkeypatch):
+    # Chunks of three: the first holds two scenes done before and one to do, the second three to do.
+    monkeypatch.setattr(ray_executor, "SCENES_PER_CHUNK", 3)
+    world = write_toyworld(tmp_path / "world", 6, seed=5)
     with FakeServer(fake_teacher.correct) as server:
         llm = {"model": "fake-1", "base_url": f"{server.url}/v1"}
         generate(ToyWorldSource(world), tmp_path / "whole", teacher="openai", llm=llm)
         generate(ToyWorldSource(world), tmp_path / "split", teacher="openai", llm=llm, limit=2)
-        generate(ToyWorldSource(world), tmp_path / "split", teacher="openai", llm=llm, executor="ray")
+        source = CountingSource(world)
+        ahead: list[int] = []
+        generate(source, tmp_path / "split", teacher="openai", llm=llm, executor="ray",
+                 progress=lambda done, total: ahead.append(source.read - done))
     assert dataset_files(tmp_path / "split") == dataset_files(tmp_path / "whole")
+    assert len(ahead) == 6 and max(ahead) == 2  # never more than a chunk read and not yet written
+
+
+class CountingSource(ToyWorldSource):
+    """Counts the scenes read from it."""
+
+    read = 0
+
+    def __iter__(self):
+        for scene in super().__iter__():
+            self.read += 1
+            yield scene
 
 
 def test_an_endpoint_failing_under_ray_raises_its_own_error_and_stops_the_manifest(tmp_path, ray_cluster):

@@ -14,6 +14,9 @@ several processes on one machine; on a cluster put it on a shared file system) a
 check, so all actors share one budget). A cost cap can be overshot by the answers in flight, up to one
 engine's concurrency per actor; the spend is always recorded exactly.
 
+The driver hands Ray ``chunk`` scenes at a time, so its memory stays bounded whatever the source's size
+(each chunk starts its own actor pool; a thousand scenes of LLM calls dwarf that start-up).
+
 A scene whose actor hit the budget or an endpoint failure comes back as that error; the driver writes
 every scene before it and raises the error, like the local executor.
 """
@@ -23,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 from groundv.engine.failures import EngineStopped
@@ -33,7 +37,10 @@ from groundv.errors import GroundvError, MissingDependency
 from groundv.scene import Scene
 from groundv.store import Dataset
 
-__all__ = ["run_ray"]
+__all__ = ["SCENES_PER_CHUNK", "run_ray"]
+
+#: scenes handed to Ray at a time by default (the driver holds at most this many)
+SCENES_PER_CHUNK = 1000
 
 Job = tuple[int, Scene, list[str], list[str]]
 
@@ -84,7 +91,7 @@ class _SceneActor:
 
 
 def run_ray(settings: Mapping[str, Any], dataset: Dataset, jobs: Iterator[Job], *, total: int, actors: int = 2,
-            batch_size: int = 8, progress: Callable[[int, int], None] | None = None,
+            batch_size: int = 8, chunk: int | None = None, progress: Callable[[int, int], None] | None = None,
             on_stats: Callable[[Mapping[str, Any]], None] | None = None,
             init: Mapping[str, Any] | None = None) -> int:
     """Run ``jobs`` (source index, scene, categories to do, instructions already accepted) on Ray.
@@ -96,6 +103,8 @@ def run_ray(settings: Mapping[str, Any], dataset: Dataset, jobs: Iterator[Job], 
         total: scenes in all, for ``progress``.
         actors: the size of the actor pool (each with ``settings["engine"]["concurrency"]`` requests in flight).
         batch_size: scenes per ``map_batches`` batch (run concurrently within an actor).
+        chunk: scenes handed to Ray at a time (default :data:`SCENES_PER_CHUNK`); the driver holds at
+            most this many (pickled), so a source of any size runs in bounded memory.
         progress: called after each scene is written with (scenes done, total).
         on_stats: called after each scene is written with the summed counters and the largest ``spent`` seen.
         init: keyword arguments for ``ray.init`` when Ray is not initialised yet (``address`` for a cluster).
@@ -120,33 +129,37 @@ def run_ray(settings: Mapping[str, Any], dataset: Dataset, jobs: Iterator[Job], 
     spent = 0.0
     write = SceneWriter(dataset, total, progress, on_stats, lambda: {**counts, "spent": spent})
 
-    # Scenes with nothing to do are written (as nothing) between the ones Ray brings back, in order.
-    skipped: dict[int, None] = {}
-    rows = []
-    for index, scene, todo, seen in jobs:
-        if todo:
-            rows.append({"index": index, "job": pickle.dumps((scene, todo, seen))})
-        else:
-            skipped[index] = None
-    order = sorted([*skipped, *(row["index"] for row in rows)])
-    position = 0
+    def stats(blob: bytes) -> None:
+        nonlocal spent
+        if blob:  # the counters ride on each batch's first row only
+            delta, actor_spent = pickle.loads(blob)
+            counts.update(delta)
+            spent = max(spent, actor_spent)
 
-    def flush_until(index: int) -> None:
-        nonlocal position
-        while position < len(order) and order[position] != index:
-            write(order[position], None)
-            position += 1
+    jobs = iter(jobs)
+    while block := tuple(islice(jobs, max(1, chunk or SCENES_PER_CHUNK))):  # itertools.batched is Python 3.12+
+        _run_block(ray, settings, block, write, stats, actors, batch_size)
+    return write.written
+
+
+def _run_block(ray: Any, settings: Mapping[str, Any], block: tuple[Job, ...], write: SceneWriter,
+               stats: Callable[[bytes], None], actors: int, batch_size: int) -> None:
+    """One chunk of scenes through a ``ray.data`` pipeline, written in source order."""
+    rows = [{"index": index, "job": pickle.dumps((scene, todo, seen))} for index, scene, todo, seen in block if todo]
+    # Scenes with nothing to do are written (as nothing) between the ones Ray brings back, in order.
+    waiting = deque(index for index, _, todo, _ in block if not todo)
+
+    def flush_until(index: int | None) -> None:
+        while waiting and (index is None or waiting[0] < index):
+            write(waiting.popleft(), None)
 
     if rows:
         data = ray.data.from_items(rows).map_batches(
             _SceneActor, fn_constructor_args=(dict(settings),), batch_size=batch_size, batch_format="numpy",
-            concurrency=actors, num_cpus=0.5)
+            concurrency=min(actors, len(rows)), num_cpus=0.5)  # more actors than rows: Ray warns, idle
         for batch in data.iter_batches(batch_size=None, batch_format="numpy"):
-            for index, blob, stats in zip(batch["index"], batch["result"], batch["stats"], strict=True):
-                if stats:
-                    delta, actor_spent = pickle.loads(stats)
-                    counts.update(delta)
-                    spent = max(spent, actor_spent)
+            for index, blob, row_stats in zip(batch["index"], batch["result"], batch["stats"], strict=True):
+                stats(row_stats)
                 flush_until(int(index))
                 kind, value = pickle.loads(blob)
                 if kind == "error":
@@ -154,6 +167,4 @@ def run_ray(settings: Mapping[str, Any], dataset: Dataset, jobs: Iterator[Job], 
                 if kind == "bug":
                     raise RuntimeError(f"a Ray actor failed: {value}")
                 write(int(index), value)
-                position += 1
-    flush_until(-1)
-    return write.written
+    flush_until(None)
