@@ -309,3 +309,19 @@ def test_run_check_on_large_masks():
     assert got[len(rles)] == "runs cover 1000000 pixels, the size needs 999000"
     assert got[len(rles):] == [_expected_problem(r) for r in broken]
     assert got == [masks.check_runs([r])[0] for r in rles + broken]
+
+
+def test_to_uncompressed_is_pycocotools_own_reading_of_the_string():
+    rng = np.random.default_rng(7)
+    for n in range(200):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        bitmap = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+        if n % 4 == 0:  # long runs: counts of several 5-bit groups, and differences that go negative
+            bitmap = np.zeros((h * 30, w * 30), np.uint8)
+            bitmap[int(rng.integers(0, h * 30)):, int(rng.integers(0, w * 30)):] = 1
+        rle = masks.encode(bitmap)
+        plain = masks.to_uncompressed(rle)
+        assert plain["size"] == rle["size"] and sum(plain["counts"]) == bitmap.size
+        assert masks.from_uncompressed(plain) == rle
+        height, width = bitmap.shape
+        assert np.array_equal(coco_mask.decode(coco_mask.frPyObjects(plain, height, width)), bitmap)

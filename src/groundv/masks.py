@@ -55,6 +55,7 @@ __all__ = [
     "overlap",
     "size",
     "to_polygons",
+    "to_uncompressed",
     "union",
 ]
 
@@ -200,6 +201,35 @@ def from_uncompressed(rle: dict[str, Any], *, where: str = "") -> RLE:
         raise MaskError(f"uncompressed RLE counts sum to {sum(counts)}, but size {h}×{w} "
                         f"needs {h * w}", where=where or None)
     return _from_coco(_coco.frPyObjects({"size": [h, w], "counts": counts}, h, w))
+
+
+def to_uncompressed(rle: RLE) -> dict[str, Any]:
+    """The uncompressed form of ``rle`` (``counts`` a list of ints), read straight from its string.
+
+    Loaders that pass an RLE dict to ``pycocotools.mask.frPyObjects`` (PixelLM's) accept only this form.
+
+    Example:
+        >>> to_uncompressed(encode(np.array([[0, 1], [1, 1]])))
+        {'size': [2, 2], 'counts': [1, 3]}
+    """
+    text = rle["counts"].encode("ascii") if isinstance(rle["counts"], str) else rle["counts"]
+    counts: list[int] = []
+    at = 0
+    # COCO's string form: each count in 5-bit groups (+48), 0x20 = more groups follow, 0x10 in the
+    # last group = negative; from the third count on, each is stored as a difference to the one two back.
+    while at < len(text):
+        value, shift, more = 0, 0, True
+        while more:
+            group = text[at] - 48
+            value |= (group & 0x1F) << shift
+            more = bool(group & 0x20)
+            at, shift = at + 1, shift + 5
+            if not more and group & 0x10:
+                value |= -1 << shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+    return {"size": list(rle["size"]), "counts": counts}
 
 
 def from_polygons(
