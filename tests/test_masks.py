@@ -325,3 +325,43 @@ def test_to_uncompressed_is_pycocotools_own_reading_of_the_string():
         assert masks.from_uncompressed(plain) == rle
         height, width = bitmap.shape
         assert np.array_equal(coco_mask.decode(coco_mask.frPyObjects(plain, height, width)), bitmap)
+
+
+def _pycocotools_paints(polygons: list[list[float]], height: int, width: int) -> np.ndarray:
+    """What G_REFER, LISA and detectron2 paint: frPyObjects per polygon, decoded, OR-ed."""
+    if not polygons:
+        return np.zeros((height, width), np.uint8)
+    return coco_mask.decode(coco_mask.frPyObjects(polygons, height, width)).any(axis=2).astype(np.uint8)
+
+
+def test_coco_polygons_paint_back_exactly_with_holes_and_islands():
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(2, 45, 2))
+        bitmap = (rng.random((h, w)) < rng.uniform(0.1, 0.95)).astype(np.uint8)  # holes, islands, lines
+        polygons = masks.to_coco_polygons(masks.encode(bitmap))
+        assert all(len(p) >= 6 and len(p) % 2 == 0 for p in polygons)
+        np.testing.assert_array_equal(_pycocotools_paints(polygons, h, w), bitmap)
+    # A ring: one polygon (the hole spliced in), and the hole stays empty.
+    ring = np.zeros((9, 9), np.uint8)
+    ring[1:8, 1:8] = 1
+    ring[3:6, 3:6] = 0
+    polygons = masks.to_coco_polygons(masks.encode(ring))
+    assert len(polygons) == 1
+    np.testing.assert_array_equal(_pycocotools_paints(polygons, 9, 9), ring)
+    assert masks.to_coco_polygons(masks.empty(4, 4)) == []
+
+
+def test_coco_polygons_paint_back_real_coco_masks_exactly(shared_data):
+    # The centre-traced polygons of to_polygons lose boundary pixels under pycocotools (mean IoU about
+    # 0.89 on these masks); the quarter-pixel-inset ones give every mask back.
+    from groundv.sources.coco import CocoSource
+
+    checked = 0
+    for scene in CocoSource(shared_data / "coco/annotations/instances_val2017_subset.json"):
+        for region in scene.regions:
+            polygons = masks.to_coco_polygons(region.rle)
+            np.testing.assert_array_equal(_pycocotools_paints(polygons, scene.height, scene.width),
+                                          masks.decode(region.rle))
+            checked += 1
+    assert checked > 30

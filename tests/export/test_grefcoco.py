@@ -82,6 +82,25 @@ def test_round_trip_through_g_refer(dataset, tmp_path):
         assert got["empty"] == sample["no_target"]
         assert got["mask"].max(initial=0) <= 1  # binary, never 2
         np.testing.assert_array_equal(got["mask"], sample_mask(sample))
+        np.testing.assert_array_equal(lisa_mask(ref, g.anns, image), sample_mask(sample))
+
+
+def lisa_mask(ref, anns, image):
+    """The mask as LISA's (and GSVA's) grefcoco training loader builds it from ``instances.json``."""
+    height, width = image["height"], image["width"]
+    final = np.zeros((height, width), np.uint8)
+    if ref["ann_id"] == [-1]:
+        return final
+    for ann_id in ref["ann_id"]:
+        segmentation = anns[ann_id]["segmentation"]
+        if len(segmentation) == 0:
+            continue
+        if type(segmentation[0]) is list:  # LISA's polygon test; an RLE dict fails here with KeyError 0
+            rle = cocomask.frPyObjects(segmentation, height, width)
+        else:
+            rle = [{**r, "counts": r["counts"].encode()} for r in segmentation]
+        final |= np.sum(cocomask.decode(rle), axis=2).astype(np.uint8)
+    return final
 
 
 def test_registered_and_split_filter(dataset, tmp_path):

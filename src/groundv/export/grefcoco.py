@@ -8,8 +8,14 @@ One ref per sample::
 
 A no-target sample has ``ann_id: [-1]``, ``category_id: [-1]`` and ``no_target: true``; ``G_REFER``'s
 ``getMaskByRef`` then gives an all-zero mask. ``instances.json`` is a COCO instances file holding the
-images of the refs, every target region used (compressed-RLE segmentation) and their categories, so
-``getMaskByRef`` (the OR of the ref's annotation masks) gives back each sample's mask exactly.
+images of the refs, every target region used and their categories, so ``getMaskByRef`` (the OR of the
+ref's annotation masks) gives back each sample's mask exactly.
+
+Segmentations are polygons, as in COCO's own files, because polygons are the one form every reader
+of these files takes: LISA's and GSVA's referring loaders test ``type(ann["segmentation"][0]) ==
+list`` (a compressed-RLE dict fails there with a KeyError), G_REFER's ``getMask`` and detectron2
+(ReLA) take polygons or an RLE dict. They are traced with :func:`groundv.masks.to_coco_polygons`, so
+pycocotools paints every mask back exactly, holes included.
 
 ``ref_id`` and ``sent_id`` are the sample's position in the export (shard order), so the same dataset
 and ``split`` give the same ids. ``split`` is the sample's ``split`` field, ``"train"`` when it has none.
@@ -52,10 +58,16 @@ def sentence(text: str, sent_id: int) -> dict[str, Any]:
     return {"raw": text, "sent": text, "sent_id": int(sent_id), "tokens": _TOKEN.findall(text.lower())}
 
 
-def annotation(region: Region, ann_id: int, image_id: int | str) -> dict[str, Any]:
-    """The full COCO annotation dict of a region (compressed-RLE segmentation, exact pixel area)."""
+def annotation(region: Region, ann_id: int, image_id: int | str, *, polygons: bool = False) -> dict[str, Any]:
+    """The full COCO annotation dict of a region (exact pixel area).
+
+    The segmentation is compressed RLE, or with ``polygons`` the polygons pycocotools paints back
+    into the same mask (:func:`groundv.masks.to_coco_polygons`).
+    """
+    segmentation: Any = (masks.to_coco_polygons(region.rle) if polygons
+                         else {"size": list(region.rle["size"]), "counts": region.rle["counts"]})
     return {"id": ann_id, "image_id": image_id, "category_id": region.category_id,
-            "segmentation": {"size": list(region.rle["size"]), "counts": region.rle["counts"]},
+            "segmentation": segmentation,
             "area": masks.area(region.rle), "bbox": [float(v) for v in region.bbox],
             "iscrowd": int(region.iscrowd)}
 
@@ -93,7 +105,8 @@ def write_grefcoco(dataset: str | Path, out: str | Path, *, split: str | None = 
         image_id = t.scene.image_id
         images.setdefault(image_id, image_info(t.sample))
         for region, ann_id in zip(t.regions, t.ann_ids, strict=True):
-            annotations.setdefault(ann_id, annotation(region, ann_id, image_id))
+            if ann_id not in annotations:
+                annotations[ann_id] = annotation(region, ann_id, image_id, polygons=True)
             name = region.category
             categories.setdefault(region.category_id, {
                 "id": region.category_id, "name": name,
