@@ -1,0 +1,19 @@
+"""The ``groundv`` command. Thin: it parses options, calls the library and prints.
+
+Only this package turns :class:`~groundv.errors.GroundvError` into a message and an exit code:
+2 for bad input or usage, 1 for anything else; ``--debug`` shows the traceback instead.
+
+Each module holds the commands of one concept; ``_app`` holds the Typer app and what they share.
+"""
+
+# Importing a command module registers its commands, and `groundv --help` lists them in that order: keep it,
+# and let a command module import only _app, _tables and the modules before it here.
+from groundv.cli import sources, demo, evaluate, generate, export, verify, review, student  # noqa: F401, I001
+from groundv.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
