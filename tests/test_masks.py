@@ -354,7 +354,7 @@ def test_coco_polygons_paint_back_exactly_with_holes_and_islands():
 
 def test_coco_polygons_paint_back_real_coco_masks_exactly(shared_data):
     # The centre-traced polygons of to_polygons lose boundary pixels under pycocotools (mean IoU about
-    # 0.89 on these masks); the quarter-pixel-inset ones give every mask back.
+    # 0.89 on these masks); the pixel-edge ones give every mask back.
     from groundv.sources.coco import CocoSource
 
     checked = 0

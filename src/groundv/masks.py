@@ -512,16 +512,18 @@ def to_polygons(rle: RLE, *, min_area: float = 0.0, holes: bool = True) -> list[
 
 
 def to_coco_polygons(rle: RLE) -> list[list[float]]:
-    """Polygons that pycocotools turns back into exactly this mask, holes included.
+    """Polygons along pixel edges that pycocotools paints back into exactly this mask, holes included.
 
     For readers that rasterise with ``pycocotools.mask.frPyObjects`` and OR (or sum) the polygons of
     an annotation: G_REFER's ``getMask``, LISA's and GSVA's referring loaders, detectron2's
-    ``polygons_to_bitmask`` (ReLA, PSALM training). pycocotools fills a pixel when its centre is inside
-    the polygon, so each component is traced on the mask drawn at twice the size, where the contour
-    through boundary pixel centres runs a quarter pixel inside the original pixel edges: every pixel
-    centre of the component is inside, every other one outside. Holes are spliced in through a
-    zero-width keyhole cut, as in :func:`to_polygons`; the cut runs through the component's own
-    pixels. One polygon per component; an empty mask gives ``[]``.
+    ``polygons_to_bitmask`` (ReLA, PSALM training). pycocotools fills the pixels whose centre is
+    inside a polygon; :func:`to_polygons` runs through boundary pixel *centres* (``cv2.fillPoly``'s
+    convention) and so loses about half a pixel along every edge here. Each component is therefore
+    traced on the mask drawn at twice the size, where a boundary pixel's centre lies in the outer
+    half of an original pixel, and every coordinate ``c`` becomes ``ceil(c / 2)``: the polygon then
+    runs along the original pixels' outer edges (integer coordinates, which also scale with the
+    image). Holes are spliced in through zero-width keyhole cuts, whose two coincident edges
+    pycocotools does not fill. One polygon per component; an empty mask gives ``[]``.
 
     Raises:
         MissingDependency: ``opencv-python-headless`` is not installed.
@@ -529,29 +531,22 @@ def to_coco_polygons(rle: RLE) -> list[list[float]]:
     Example:
         >>> m = np.zeros((6, 8), dtype=np.uint8); m[1:4, 2:6] = 1
         >>> to_coco_polygons(encode(m))
-        [[2.25, 1.25, 2.25, 3.75, 5.75, 3.75, 5.75, 1.25]]
+        [[2.0, 1.0, 2.0, 4.0, 6.0, 4.0, 6.0, 1.0]]
     """
-    try:
-        import cv2
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise MissingDependency("opencv-python-headless", "polygon tracing", extra="reasonseg") from None
     bitmap = decode(rle)
-    if not bitmap.any():
-        return []
-    doubled = np.ascontiguousarray(bitmap.repeat(2, axis=0).repeat(2, axis=1))
-    contours, hierarchy = cv2.findContours(doubled, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    links = hierarchy[0]
-    out: list[list[float]] = []
-    for i, contour in enumerate(contours):
-        if links[i][3] != -1:  # a hole: spliced into its parent below
-            continue
-        points = contour.reshape(-1, 2)
-        child = links[i][2]
-        while child != -1:
-            points = _splice(points, contours[child].reshape(-1, 2))
-            child = links[child][0]
-        out.append(((points.astype(np.float64) + 0.5) / 2.0).ravel().tolist())
-    return out
+    doubled = encode(bitmap.repeat(2, axis=0).repeat(2, axis=1))
+    return [_without_straight_runs(np.ceil(np.asarray(polygon).reshape(-1, 2) / 2)).ravel().tolist()
+            for polygon in to_polygons(doubled)]
+
+
+def _without_straight_runs(points: np.ndarray) -> np.ndarray:
+    """``points`` without repeats and without points in the middle of a straight run (a keyhole cut's
+    turning points, where the path doubles back, are kept)."""
+    points = points[np.any(points != np.roll(points, 1, axis=0), axis=1)]
+    before, after = points - np.roll(points, 1, axis=0), np.roll(points, -1, axis=0) - points
+    cross = before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]
+    straight = (cross == 0) & ((before * after).sum(axis=1) > 0)
+    return points[~straight]
 
 
 def _splice(outer: np.ndarray, hole: np.ndarray) -> np.ndarray:

@@ -11,7 +11,10 @@ from pycocotools import mask as cocomask
 
 from groundv.errors import ConfigError
 from groundv.export.psalm import write_psalm
+from groundv.export.psalm_train import COCO_THING_IDS
 from groundv.store import iter_samples
+
+ACCEPTED = set(COCO_THING_IDS) | set(range(len(COCO_THING_IDS)))
 
 
 def psalm_mask(record):
@@ -44,6 +47,7 @@ def test_round_trip(dataset, tmp_path):
             assert ann["area"] == int(cocomask.area({"size": ann["segmentation"]["size"],
                                                      "counts": ann["segmentation"]["counts"].encode()}))
             assert {"id", "category_id", "bbox"} <= set(ann)
+            assert ann["category_id"] in ACCEPTED  # gRefcoco_Dataset raises ValueError on any other id
         np.testing.assert_array_equal(psalm_mask(record), cocomask.decode(
             {"size": sample["mask"]["size"], "counts": sample["mask"]["counts"].encode()}))
     assert sorted(set(new_ids.values())) == list(range(len(new_ids)))

@@ -19,6 +19,7 @@ EXPORTERS: dict[str, str] = {
     "lisa": "groundv.export.lisa:write_lisa",
     "muse": "groundv.export.muse:write_muse",
     "psalm": "groundv.export.psalm:write_psalm",
+    "psalm_train": "groundv.export.psalm_train:write_psalm_train",
     "grefcoco": "groundv.export.grefcoco:write_grefcoco",
     "parquet": "groundv.export.parquet:write_parquet",
 }
