@@ -8,9 +8,14 @@ correct teacher (it copies each plan's targets, so every plan is accepted and no
 needed). Per mode it reports the requests actually sent, the samples accepted, and prompt tokens per
 accepted sample as :func:`groundv.engine.estimate.estimate_tokens` counts them (images by Anthropic's
 ``w·h/750`` rule — the fake server's own count, ``bytes / 4``, would bill a base64 image as text).
-Modes: ``openai`` text, ``openai --vision`` (the image at ``--image-size``), ``paraphrase``, each one
-request per plan and ``--batch`` (one request per image and category for all its plans).
-Sources: the toy world (320×240) and, when present, the 10 real COCO images of ``../shared/data``.
+Modes: ``openai`` text, ``openai --vision`` (the image at ``--image-size``), ``paraphrase``, each with
+one request per plan (``batch="plan"``), per unit (``"unit"``: one per image and category for all its
+plans) and per image (``"image"``: one per image for every category's plans). Each mode's ratios are
+against the per-plan mode of the same teacher and image settings, measured in the same run.
+Then, per source, where the prompt tokens of the first per-image text request go (averaged per
+request): the system prompt, the answer schema, the merged worked examples and the question (the
+region list and the plans), for ``openai`` and ``paraphrase``.
+Sources: the toy world (320×240) and, when present, the real COCO train2017 images of ``../shared/data``.
 """
 
 from __future__ import annotations
@@ -22,24 +27,34 @@ import time
 from pathlib import Path
 from typing import Any
 
+from groundv.engine.estimate import estimate_tokens
 from groundv.engine.fakeserver import FakeServer
+from groundv.engine.request import ChatRequest
+from groundv.engine.runner import SceneRunner, llm_settings
 from groundv.generate import estimate, generate
 from groundv.sources import Source, open_source
 from groundv.sources.toyworld import ToyWorldSource, write_toyworld
+from groundv.tasks.plan import CATEGORIES
 
 
-def _asked(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
-    """The plans of the request's last question, and whether it is a batch (OpenAI wire shape)."""
+def _asked(body: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+    """The plans of the request's last question and the answer's layout (OpenAI wire shape).
+
+    The layout is ``"plan"``, ``"unit"`` or, per image, ``[(category, number of plans), ...]``.
+    """
     content = body["messages"][-1]["content"]
     text = content if isinstance(content, str) else "\n".join(p["text"] for p in content if p["type"] == "text")
+    if "Plans by category (answer each, in order):\n" in text:
+        grouped = json.loads(text.split("in order):\n", 1)[1])
+        return [p for plans in grouped.values() for p in plans], [(c, len(p)) for c, p in grouped.items()]
     if "in order):\n" in text:
-        return json.loads(text.split("in order):\n", 1)[1]), True
-    return [json.loads(text.split("\n\nPlan:\n", 1)[1])], False
+        return json.loads(text.split("in order):\n", 1)[1]), "unit"
+    return [json.loads(text.split("\n\nPlan:\n", 1)[1])], "plan"
 
 
 def correct(body: dict[str, Any]) -> str:
     """A teacher that follows every plan (the paraphrase draft reworded, for the paraphrase teacher)."""
-    plans, batch = _asked(body)
+    plans, layout = _asked(body)
     items = []
     for plan in plans:
         if "draft" in plan:
@@ -50,18 +65,25 @@ def correct(body: dict[str, Any]) -> str:
         item = {"instruction": f"Segment what has {plan['subtype']}: {facts}.", "response": f"Done: {facts}.",
                 "target_ids": plan["target_ids"], "subtype": plan["subtype"]}
         items.append({**item, "level": plan["level"]} if "level" in plan else item)
-    return json.dumps({"samples": items} if batch else items[0])
+    if layout == "plan":
+        return json.dumps(items[0])
+    if layout == "unit":
+        return json.dumps({"samples": items})
+    grouped, start = {}, 0
+    for category, count in layout:
+        grouped[category] = items[start:start + count]
+        start += count
+    return json.dumps(grouped)
 
 
-MODES: list[tuple[str, str, dict[str, Any]]] = [
-    ("openai text, per plan", "openai", {}),
-    ("openai text, batch", "openai", {"batch": True}),
-    ("openai vision 768, per plan", "openai", {"vision": True, "image_size": 768}),
-    ("openai vision 768, batch", "openai", {"vision": True, "image_size": 768, "batch": True}),
-    ("openai vision 384, batch", "openai", {"vision": True, "image_size": 384, "batch": True}),
-    ("paraphrase, per plan", "paraphrase", {}),
-    ("paraphrase, batch", "paraphrase", {"batch": True}),
+#: (teacher, settings) of each family; each is run per plan, per unit and per image
+FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("openai text", "openai", {}),
+    ("openai vision 768", "openai", {"vision": True, "image_size": 768}),
+    ("openai vision 384", "openai", {"vision": True, "image_size": 384}),
+    ("paraphrase", "paraphrase", {}),
 ]
+BATCHES: list[tuple[str, str]] = [("per plan", "plan"), ("per unit", "unit"), ("per image", "image")]
 
 
 def measure(name: str, source: Source, teacher: str, options: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -74,10 +96,28 @@ def measure(name: str, source: Source, teacher: str, options: dict[str, Any], wo
         seconds = time.perf_counter() - start
         sent = len(server.log)
     assert sent == guess["requests"], (name, sent, guess["requests"])  # no retries with a correct teacher
+    assert manifest.rejected == 0, (name, manifest.rejections)
     accepted = manifest.samples
     return {"mode": name, "requests": sent, "accepted": accepted, "rejected": manifest.rejected,
             "req_per_sample": sent / accepted, "tokens_per_sample": guess["prompt_tokens"] / accepted,
             "images": guess["images"], "seconds": seconds}
+
+
+def breakdown(source: Source, teacher: str) -> dict[str, float]:
+    """Mean prompt tokens of a per-image text request, by part (estimate_tokens on the request cut down)."""
+    run = llm_settings(teacher, CATEGORIES, 0, 3, model="fake-1", batch="image", base_url="http://127.0.0.1:9")
+    runner = SceneRunner.build(run)
+    parts = {"system": 0.0, "schema": 0.0, "examples": 0.0, "question": 0.0, "total": 0.0}
+    requests = [r for scene in source for r in runner.asks(scene, CATEGORIES)]
+    for r in requests:
+        bare = estimate_tokens(ChatRequest(r.model, r.system, ()))
+        schema = estimate_tokens(ChatRequest(r.model, r.system, (), r.schema)) - bare
+        examples = estimate_tokens(ChatRequest(r.model, r.system, r.messages[:-1])) - bare
+        total = estimate_tokens(r)
+        for key, value in (("system", bare), ("schema", schema), ("examples", examples),
+                           ("question", total - bare - schema - examples), ("total", total)):
+            parts[key] += value / len(requests)
+    return parts
 
 
 def main() -> None:
@@ -94,14 +134,29 @@ def main() -> None:
         sources.append(("COCO train2017 sample (real images)",
                         open_source("coco", annotations, images=args.coco / "train2017")))
     print("| source | mode | requests | accepted | requests / sample | prompt tokens / sample | images sent "
-          "| seconds |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          "| requests vs per plan | tokens vs per plan | seconds |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, source in sources:
-        for name, teacher, options in MODES:
-            row = measure(name, source, teacher, options, work / label.split(",")[0].replace(" ", "_"))
-            print(f"| {label} | {row['mode']} | {row['requests']:,} | {row['accepted']:,} | "
-                  f"{row['req_per_sample']:.2f} | {row['tokens_per_sample']:,.0f} | {row['images']:,} | "
-                  f"{row['seconds']:.2f} |", flush=True)
+        for family, teacher, options in FAMILIES:
+            base: dict[str, Any] = {}
+            for how, batch in BATCHES:
+                name = f"{family}, {how}"
+                row = measure(name, source, teacher, {**options, "batch": batch},
+                              work / label.split(",")[0].replace(" ", "_"))
+                base = base or row
+                print(f"| {label} | {row['mode']} | {row['requests']:,} | {row['accepted']:,} | "
+                      f"{row['req_per_sample']:.2f} | {row['tokens_per_sample']:,.0f} | {row['images']:,} | "
+                      f"{row['requests'] / base['requests']:.2f} | "
+                      f"{row['tokens_per_sample'] / base['tokens_per_sample']:.2f} | {row['seconds']:.2f} |",
+                      flush=True)
+    print()
+    print("| source | teacher | system | schema | examples | question (regions + plans) | total |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, source in sources:
+        for teacher in ("openai", "paraphrase"):
+            parts = breakdown(source, teacher)
+            print(f"| {label} | {teacher} | " + " | ".join(f"{parts[k]:,.0f}" for k in
+                                                         ("system", "schema", "examples", "question", "total")) + " |")
 
 
 if __name__ == "__main__":

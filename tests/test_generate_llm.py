@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -246,6 +247,19 @@ def test_cli_stops_at_max_cost_with_exit_code_3_and_resumes(world, tmp_path):
     assert not os.environ.get("GROUNDV_TEST_KEY")
 
 
+def test_cli_batch_image_sends_one_request_per_image_and_refuses_unknown_modes(world, tmp_path):
+    runner = CliRunner()
+    with FakeServer(fake_teacher.correct) as server:
+        base = ["generate", "--world", str(world), "--teacher", "openai", "--model", "fake-1",
+                "--base-url", f"{server.url}/v1"]
+        done = runner.invoke(app, [*base, "--out", str(tmp_path / "ds"), "--batch", "image"])
+        assert done.exit_code == 0, done.output
+        assert len(server.log) == 4  # the world's four images, every category in one request each
+        assert read_manifest(tmp_path / "ds").data["settings"]["teacher"]["batch"] == "image"
+        wrong = runner.invoke(app, [*base, "--out", str(tmp_path / "other"), "--batch", "scene"])
+        assert wrong.exit_code == 2 and "scene" in wrong.output and len(server.log) == 4
+
+
 def test_respond_words_one_plan_through_an_engine(world):
     scene = next(iter(ToyWorldSource(world)))
     plan = get_planner("multi_object").plan(scene, unit_rng(0, scene.image_id, "multi_object"), limit=1)[0]
@@ -275,3 +289,181 @@ def test_structured_output_falls_back_and_is_recorded(world, tmp_path, teacher, 
     assert manifest.samples > 0 and manifest.rejected == 0
     assert manifest.settings["teacher"]["api"] == (api or "openai")
     assert {u["mode"] for s in iter_samples(tmp_path) for u in s["provenance"]["usage"]["requests"]} == {mode}
+
+
+def asked_categories(exchange) -> list[str]:
+    """The categories a per-image request asks about, in order."""
+    _, layout = fake_teacher.asked(exchange.body)
+    return [category for category, _ in layout]
+
+
+@pytest.mark.parametrize(("teacher", "base", "mode"), [("openai", "/v1", "json_schema"), ("anthropic", "", "tool")])
+def test_per_image_asks_once_per_image_for_the_same_samples(world, tmp_path, teacher, base, mode):
+    with FakeServer(fake_teacher.correct) as server:
+        options = {"model": "fake-1", "base_url": server.url + base}
+        unit = generate(ToyWorldSource(world), tmp_path / "unit", teacher=teacher, llm={**options, "batch": "unit"})
+        server.log.clear()
+        image = generate(ToyWorldSource(world), tmp_path / "image", teacher=teacher, llm={**options, "batch": "image"})
+    assert image.samples == unit.samples > 20 and image.rejected == 0
+    assert len(server.log) == image.data["images"] == 4  # one request per image, none per unit
+    assert {e.mode for e in server.log} == {mode}
+    by_image: dict = {}
+    for sample in iter_samples(tmp_path / "image"):
+        by_image.setdefault(sample["image"]["id"], []).append(sample["category"])
+    planned = sorted([c for c in image.settings["categories"] if c in cats] for cats in by_image.values())
+    assert sorted(asked_categories(e) for e in server.log) == planned and len(planned[0]) >= 4
+    assert image.settings["teacher"]["batch"] == "image" and unit.settings["teacher"]["batch"] is True
+    same = [(s["id"], s["instruction"], s["target_ids"]) for s in iter_samples(tmp_path / "image")]
+    assert same == [(s["id"], s["instruction"], s["target_ids"]) for s in iter_samples(tmp_path / "unit")]
+    keys = server.keys()
+    for sample in iter_samples(tmp_path / "image"):
+        assert sample["provenance"]["teacher"]["batch"] == "image"
+        (use,) = sample["provenance"]["usage"]["requests"]
+        assert use["key"] in keys and use["plans"] >= 10 and use["mode"] == mode
+
+
+def test_per_image_retries_only_the_wrong_plan(world, tmp_path):
+    def one_wrong(body):
+        answer = json.loads(fake_teacher.correct(body))
+        if "Plans to answer again" not in fake_teacher.user_texts(body)[-1]:
+            answer["multi_object"][0]["target_ids"] = [fake_teacher.UNKNOWN_ID]  # unknown_target, first try only
+        return json.dumps(answer)
+
+    with FakeServer(one_wrong) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", limit=2,
+                            llm=llm(server, batch="image"))
+    assert manifest.rejected == 0 and len(server.log) == 4  # two images, each one question + one retry
+    retries = [e for e in server.log if "Plans to answer again" in fake_teacher.user_texts(e.body)[-1]]
+    assert len(retries) == 2
+    for retry in retries:
+        note = fake_teacher.user_texts(retry.body)[-1]
+        assert note.startswith("Your answer was not accepted: multi_object answer 1: unknown_target")
+        assert asked_categories(retry) == ["multi_object"] and len(fake_teacher.asked(retry.body)[0]) == 1
+    samples = list(iter_samples(tmp_path))
+    retried = [s["id"] for s in samples if len(s["provenance"]["usage"]["requests"]) == 2]
+    first_multi = [next(s["id"] for s in samples if s["category"] == "multi_object" and s["image"]["id"] == image)
+                   for image in (1, 2)]
+    assert retried == first_multi
+
+
+def test_per_image_rejects_what_stays_wrong_with_reason_codes(world, tmp_path):
+    with FakeServer(fake_teacher.wrong) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="image"), limit=2)
+    assert manifest.samples == 0 and set(manifest.rejections) == {"unknown_target", "no_target_mismatch"}
+    assert len(server.log) == 4 and len(set(server.keys())) == 4
+    for rejection in iter_samples(tmp_path, "rejections"):
+        assert len(rejection["usage"]["requests"]) == 2 and rejection["teacher"]["batch"] == "image"
+
+
+@pytest.mark.parametrize(("teacher", "api", "base", "structured", "mode"), [
+    ("openai", None, "/v1", ("json_object",), "json_object"),
+    ("openai", None, "/v1", (), "prompt"),
+    ("anthropic", None, "", (), "prompt"),
+    ("paraphrase", "anthropic", "", ("tool",), "tool"),
+])
+def test_per_image_structured_output_falls_back(world, tmp_path, teacher, api, base, structured, mode):
+    play = fake_teacher.paraphrase if teacher == "paraphrase" else fake_teacher.correct
+    with FakeServer(play, structured=structured) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher, limit=2,
+                            llm={"model": "fake-1", "base_url": server.url + base, "api": api, "batch": "image"})
+    assert manifest.samples > 10 and manifest.rejected == 0
+    assert {u["mode"] for s in iter_samples(tmp_path) for u in s["provenance"]["usage"]["requests"]} == {mode}
+    answered = [e for e in server.log if e.status == 200]
+    assert len(answered) == 2 and all(e.mode == ("none" if mode == "prompt" else mode) for e in answered)
+    if mode in ("json_object", "prompt"):  # the schema travels in the system prompt then
+        body = answered[0].body
+        system = str(body.get("system") or body["messages"][0]["content"])
+        assert '"multi_object"' in system and "minItems" in system
+
+
+def test_paraphrase_per_image_keeps_the_planners_targets_and_the_unit_words(world, tmp_path):
+    with FakeServer(fake_teacher.paraphrase) as server:
+        unit = generate(ToyWorldSource(world), tmp_path / "unit", teacher="paraphrase", llm=llm(server, batch=True))
+        server.log.clear()
+        image = generate(ToyWorldSource(world), tmp_path / "image", teacher="paraphrase",
+                         llm=llm(server, batch="image"))
+    assert image.samples == unit.samples and len(server.log) == 4
+    assert [(s["instruction"], s["target_ids"]) for s in iter_samples(tmp_path / "image")] == \
+        [(s["instruction"], s["target_ids"]) for s in iter_samples(tmp_path / "unit")]
+
+
+@pytest.mark.parametrize("teacher", ["openai", "anthropic"])
+def test_per_image_vision_sends_each_image_once(world, tmp_path, teacher):
+    base = "/v1" if teacher == "openai" else ""
+    with FakeServer(fake_teacher.correct) as server:
+        manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher,
+                            llm={**llm(server, vision=True, image_size=200, batch="image"),
+                                 "base_url": server.url + base})
+    assert manifest.samples > 20 and len(server.log) == 4
+    sent = [fake_teacher.images(e.body) for e in server.log]
+    assert all(len(images) == 1 for images in sent) and len({images[0] for images in sent}) == 4
+    with Image.open(io.BytesIO(base64.b64decode(sent[0][0]))) as image:
+        assert image.size == (200, 150)
+
+
+def test_per_image_dry_run_counts_one_request_per_image(world, tmp_path):
+    with FakeServer(fake_teacher.correct) as server:
+        options = llm(server, batch="image", vision=True, prices=(2.0, 8.0), params={"max_tokens": 100})
+        guess = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds", llm=options)
+        unit = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds",
+                        llm={**options, "batch": True})
+        assert server.log == []
+        manifest = generate(ToyWorldSource(world), tmp_path / "ds", teacher="openai", llm=options)
+        again = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds", llm=options)
+    assert guess["requests"] == guess["images"] == len(server.log) == guess["scenes"] == 4
+    assert guess["plans"] == unit["plans"] == manifest.samples and unit["requests"] > 3 * guess["requests"]
+    assert guess["prompt_tokens"] < unit["prompt_tokens"]
+    assert guess["max_completion_cost"] == pytest.approx(4 * 100 * 8.0 / 1e6)
+    assert again["requests"] == 0 and again["cached_requests"] == 4
+
+
+def test_per_image_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
+    with FakeServer(fake_teacher.fixed_on_feedback) as server:
+        whole = generate(ToyWorldSource(world), tmp_path / "whole", teacher="openai", llm=llm(server, batch="image"))
+        paid_whole = len(server.log)
+        server.log.clear()
+        for cap in (1, 3, 6):
+            with pytest.raises(BudgetExhausted, match="request cap"):
+                generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai",
+                         llm=llm(server, batch="image", max_requests=cap, concurrency=2))
+            assert read_manifest(tmp_path / "capped").data["status"] == "stopped" and len(server.log) <= cap
+        generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai",
+                 llm=llm(server, batch="image", max_requests=10_000))
+    assert whole.complete and paid_whole == 8  # four images, each a question and its retry
+    assert dataset_files(tmp_path / "capped") == dataset_files(tmp_path / "whole")
+    assert len(server.keys()) == len(set(server.keys())) == paid_whole  # nothing was paid twice
+
+
+def test_per_image_resume_of_a_half_written_image_is_answered_from_the_cache(world, tmp_path):
+    # A run killed while writing an image's units: the rest are asked with the very same request.
+    with FakeServer(fake_teacher.correct) as server:
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="image"))
+        whole = dataset_files(tmp_path)
+        log = tmp_path / "completed.log"
+        lines = log.read_bytes().splitlines(keepends=True)
+        log.write_bytes(b"".join(lines[:-2]))  # the last image's last two units never happened
+        server.log.clear()
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="image"))
+    assert server.log == [] and dataset_files(tmp_path) == whole
+
+
+def test_batch_settings_must_match_to_resume_and_old_booleans_still_do(world, tmp_path):
+    with FakeServer(fake_teacher.correct) as server:
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch=True), limit=1)
+        # a dataset recorded as "batch": true (before per-image mode) resumes under its new name
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="unit"), limit=2)
+        assert read_manifest(tmp_path).settings["teacher"]["batch"] is True
+        with pytest.raises(ConfigError, match="other settings: teacher.batch"):
+            generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="image"))
+        with pytest.raises(ConfigError, match="unknown request grouping"):
+            generate(ToyWorldSource(world), tmp_path / "x", teacher="openai", llm=llm(server, batch="images"))
+
+
+def test_respond_per_image_words_one_plan_in_the_per_image_form(world):
+    scene = next(iter(ToyWorldSource(world)))
+    plan = get_planner("part").plan(scene, unit_rng(0, scene.image_id, "part"), limit=1)[0]
+    with FakeServer(fake_teacher.correct) as server, \
+            Engine(make_client("openai", f"{server.url}/v1", api_key_env=None)) as engine:
+        teacher = make_teacher("openai", TeacherConfig("fake-1", batch="image"), engine=engine)
+        output = teacher.respond(scene, plan, unit_rng(0, 1, "x"))
+        assert output.target_ids == plan.target_ids and asked_categories(server.log[0]) == ["part"]

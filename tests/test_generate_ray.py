@@ -89,3 +89,13 @@ def test_an_endpoint_failing_under_ray_raises_its_own_error_and_stops_the_manife
         generate(ToyWorldSource(world), tmp_path / "out", teacher="openai", executor="ray",
                  llm={"model": "fake-1", "base_url": f"{server.url}/v1", "max_retries": 0})
     assert read_manifest(tmp_path / "out").data["status"] == "stopped"
+
+
+def test_ray_per_image_requests_match_the_local_executor(tmp_path, ray_cluster):
+    world = write_toyworld(tmp_path / "world", 3, seed=7)
+    with FakeServer(fake_teacher.correct) as server:
+        llm = {"model": "fake-1", "base_url": f"{server.url}/v1", "batch": "image"}
+        generate(ToyWorldSource(world), tmp_path / "local", teacher="openai", llm=llm)
+        assert len(server.log) == 3
+        generate(ToyWorldSource(world), tmp_path / "ray", teacher="openai", llm=llm, executor="ray")
+    assert dataset_files(tmp_path / "ray") == dataset_files(tmp_path / "local")

@@ -389,13 +389,15 @@ def estimate(source: Source, *, teacher: str, categories: Sequence[str] = CATEGO
              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """What an LLM run would send, without sending anything or writing the dataset (``--dry-run``).
 
-    Every scene is planned and every first request built (feedback retries cannot be foreseen); prompt
-    tokens are :func:`groundv.engine.estimate.estimate_tokens`'s estimate. Requests already in the
-    response cache (``out_dir``'s by default) are counted apart: they cost nothing.
+    Every scene is planned and every first request built — one per plan, per unit or per image, as the
+    ``batch`` option says (feedback retries cannot be foreseen); prompt tokens are
+    :func:`groundv.engine.estimate.estimate_tokens`'s estimate. Requests already in the response cache
+    (``out_dir``'s by default) are counted apart: they cost nothing.
 
     Returns:
         ``{"scenes", "units", "plans", "requests", "images", "prompt_tokens", "cached_requests",
-        "cached_prompt_tokens", "prompt_cost", "max_completion_cost"}`` — costs for the requests not
+        "cached_prompt_tokens", "prompt_cost", "max_completion_cost"}`` (``plans``: those the requests
+        ask about, cached or not; ``images``: the set-of-marks images they carry) — costs for the requests not
         cached, from the prices in ``llm`` (``max_completion_cost``: with ``params.max_tokens`` as
         each answer's length; None without it).
 

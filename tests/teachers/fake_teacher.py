@@ -1,8 +1,9 @@
 """Answer callbacks for :class:`groundv.engine.fakeserver.FakeServer` that play an LLM teacher.
 
-They read what groundv asked from the request body (OpenAI or Anthropic shape) and answer like a
-teacher would: :func:`correct` copies each plan's targets and subtype and words its facts,
-:func:`wrong` names a region id no scene has, :func:`paraphrase` rewrites the rules teacher's draft.
+They read what groundv asked from the request body (OpenAI or Anthropic shape; per plan, per unit or
+per image) and answer like a teacher would: :func:`correct` copies each plan's targets and subtype and
+words its facts, :func:`wrong` names a region id no scene has, :func:`paraphrase` rewrites the rules
+teacher's draft.
 """
 
 from __future__ import annotations
@@ -40,18 +41,38 @@ def images(body: dict[str, Any]) -> list[str]:
     return found
 
 
-def asked(body: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
-    """The plans of the last question (the feedback turn is skipped) and whether it was a batch."""
+#: how the plans of a question are answered: "plan" (one object), "unit" ({"samples": [...]}) or, per
+#: image, the categories in order with how many plans each ({"negative": [...], ...})
+Layout = str | list[tuple[str, int]]
+
+
+def asked(body: dict[str, Any]) -> tuple[list[dict[str, Any]], Layout]:
+    """The plans of the last question (a per-unit feedback turn is skipped) and how to lay out the answer.
+
+    A per-image feedback turn lists the failing plans again: they are the question then.
+    """
     for text in reversed(user_texts(body)):
+        for marker in ("\n\nPlans to answer again:\n", "\n\nPlans by category (answer each, in order):\n"):
+            if marker in text:
+                grouped = json.loads(text.split(marker, 1)[1])
+                return [p for plans in grouped.values() for p in plans], [(c, len(p)) for c, p in grouped.items()]
         if "\n\nPlans (answer each, in order):\n" in text:
-            return json.loads(text.split("\n\nPlans (answer each, in order):\n", 1)[1]), True
+            return json.loads(text.split("\n\nPlans (answer each, in order):\n", 1)[1]), "unit"
         if "\n\nPlan:\n" in text:
-            return [json.loads(text.split("\n\nPlan:\n", 1)[1])], False
+            return [json.loads(text.split("\n\nPlan:\n", 1)[1])], "plan"
     raise AssertionError("no plan in the request")
 
 
-def _reply(items: list[dict[str, Any]], batch: bool) -> str:
-    return json.dumps({"samples": items} if batch else items[0])
+def _reply(items: list[dict[str, Any]], layout: Layout) -> str:
+    if layout == "plan":
+        return json.dumps(items[0])
+    if layout == "unit":
+        return json.dumps({"samples": items})
+    grouped, start = {}, 0
+    for category, count in layout:
+        grouped[category] = items[start:start + count]
+        start += count
+    return json.dumps(grouped)
 
 
 def word(plan: dict[str, Any]) -> dict[str, Any]:
@@ -64,23 +85,23 @@ def word(plan: dict[str, Any]) -> dict[str, Any]:
 
 def correct(body: dict[str, Any]) -> str:
     """Plays a teacher that follows every plan."""
-    plans, batch = asked(body)
-    return _reply([word(p) for p in plans], batch)
+    plans, layout = asked(body)
+    return _reply([word(p) for p in plans], layout)
 
 
 def wrong(body: dict[str, Any]) -> str:
     """Plays a teacher that names a region id the scene does not have (negatives: names it anyway)."""
-    plans, batch = asked(body)
-    return _reply([{**word(p), "target_ids": [UNKNOWN_ID]} for p in plans], batch)
+    plans, layout = asked(body)
+    return _reply([{**word(p), "target_ids": [UNKNOWN_ID]} for p in plans], layout)
 
 
 def paraphrase(body: dict[str, Any]) -> str:
     """Plays the paraphrase teacher: the draft, reworded."""
-    plans, batch = asked(body)
+    plans, layout = asked(body)
     return _reply([{"instruction": f"Please, {p['draft']['instruction'][0].lower()}{p['draft']['instruction'][1:]}",
-                    "response": p["draft"]["response"]} for p in plans], batch)
+                    "response": p["draft"]["response"]} for p in plans], layout)
 
 
 def fixed_on_feedback(body: dict[str, Any]) -> str:
     """Wrong at first; after the feedback turn, correct."""
-    return correct(body) if len(user_texts(body)) > 4 else wrong(body)
+    return correct(body) if user_texts(body)[-1].startswith("Your answer was not accepted") else wrong(body)

@@ -216,3 +216,191 @@ def test_make_teacher_and_respond_needs_an_engine(scene):
     assert make_teacher("paraphrase", TeacherConfig("m"), api="anthropic").api == "anthropic"
     with pytest.raises(ConfigError, match="needs an engine"):
         teacher.respond(scene, plans_of(scene, "negative")[0], np.random.default_rng(0))
+
+
+CATEGORIES = ("negative", "multi_object", "reasoning", "multi_granularity", "part")
+
+
+def units_of(scene, categories=CATEGORIES):
+    return [(c, plans_of(scene, c), unit_rng(0, scene.image_id, c)) for c in categories]
+
+
+def test_batch_setting_takes_the_old_booleans_and_records_them_for_old_datasets():
+    assert [TeacherConfig("m", batch=b).batch for b in (False, True, "plan", "unit", "image")] == \
+        ["plan", "unit", "plan", "unit", "image"]
+    assert TeacherConfig("m", batch=True) == TeacherConfig("m", batch="unit")
+    # per plan and per unit are recorded as before the per-image mode, so their datasets still resume
+    assert [TeacherConfig("m", batch=b).to_json()["batch"] for b in ("plan", "unit", "image")] == [False, True, "image"]
+    with pytest.raises(ConfigError, match="unknown request grouping 'scene'") as caught:
+        TeacherConfig("m", batch="scene")
+    assert "plan" in caught.value.hint and "image" in caught.value.hint
+
+
+@pytest.mark.parametrize("teacher", [OpenAITeacher(TeacherConfig("m", {"temperature": 0}, batch="image")),
+                                     AnthropicTeacher(TeacherConfig("c", batch="image"))])
+def test_per_image_request_covers_every_category_once(scene, teacher):
+    units = units_of(scene)
+    counts = {c: len(p) for c, p, _ in units if p}
+    assert len(counts) >= 4  # the toy scene supports most categories
+    (ask,) = teacher.scene_asks(scene, units)
+    request = ask.request
+    assert ask.plans == tuple(range(sum(counts.values()))) and len(ask.shown) == len(ask.plans)
+    assert request.prompt_version == "+".join(f"{c}/v1" for c in counts) + "+image"
+    # one system prompt: the shared paragraph once, each category's task and format once
+    shared = load_prompt("negative")["system"].split(" Reply with one JSON object")[0]
+    assert request.system.count(shared) == 1 and request.system.startswith(shared)
+    for category in counts:
+        assert request.system.count(load_prompt(category)["system"].split("\n\nTask: ")[1]) == 1
+        assert f'"{category}": [answer, ...]' in request.system
+    assert request.schema["required"] == list(counts) and request.schema["additionalProperties"] is False
+    for category, n in counts.items():
+        assert request.schema["properties"][category] == {"type": "array", "minItems": n,
+                                                          "items": load_prompt(category)["schema"]}
+    # three example turns, each the i-th example of every category on one joined region list
+    assert len(request.messages) == 7 and [m["role"] for m in request.messages[:2]] == ["user", "assistant"]
+    first = json.loads(request.messages[1]["content"])
+    assert first == {c: [load_prompt(c)["examples"][0]["answer"]] for c in counts}
+    regions = json.loads(request.messages[0]["content"].split("Regions:\n", 1)[1].split("\n\n", 1)[0])
+    assert [r["id"] for r in regions] == [r["id"] for c in counts for r in load_prompt(c)["examples"][0]["regions"]]
+    # the scene's region list once, then its plans grouped by category, in order
+    question = request.messages[-1]["content"]
+    assert question.count("Regions:\n") == 1
+    shown = json.loads(question.split("Plans by category (answer each, in order):\n", 1)[1])
+    assert {c: [p["target_ids"] for p in v] for c, v in shown.items()} == \
+        {c: [list(p.target_ids) for p in plans] for c, plans, _ in units if plans}
+    assert request.tag["categories"] == list(counts) and request.tag["plans"] == list(ask.plans)
+
+
+def test_per_image_prompt_is_smaller_than_the_units_it_replaces(scene):
+    from groundv.engine.estimate import estimate_tokens
+
+    units = units_of(scene)
+    per_unit = OpenAITeacher(TeacherConfig("m", batch="unit")).scene_asks(scene, units)
+    (per_image,) = OpenAITeacher(TeacherConfig("m", batch="image")).scene_asks(scene, units)
+    assert len(per_unit) >= 4
+    assert estimate_tokens(per_image.request) < 0.75 * sum(estimate_tokens(a.request) for a in per_unit)
+    # the unit mode's answer() and asks() of one unit are the per-image request of that unit alone
+    teacher = OpenAITeacher(TeacherConfig("m", batch="image"))
+    (one,) = teacher.asks(scene, "part", units[-1][1], units[-1][2])
+    assert one.request.schema["required"] == ["part"] and one.request.prompt_version == "part/v1+image"
+
+
+@pytest.mark.parametrize("vision", [False, True])
+def test_per_image_correct_answers_equal_the_per_unit_ones(scene, vision):
+    png = marked_png(scene, 160) if vision else None
+    got = {}
+    for batch in ("unit", "image"):
+        chat = FakeChat(fake_teacher.correct)
+        teacher = OpenAITeacher(TeacherConfig("m", vision=vision, image_size=160, batch=batch))
+        got[batch] = asyncio.run(teacher.answer_scene(chat, scene, units_of(scene), image=png))
+        requests = len(chat.requests)
+        assert sum(r.images() for r in chat.requests) == (requests if vision else 0)
+    assert requests == 1
+    assert [[(a.output.instruction, a.output.target_ids) for a in unit] for unit in got["image"]] == \
+        [[(a.output.instruction, a.output.target_ids) for a in unit] for unit in got["unit"]]
+    plans = sum(len(unit) for unit in got["image"])
+    assert all(a.error is None and a.output.usage["requests"][0]["plans"] == plans for u in got["image"] for a in u)
+
+
+def test_per_image_retry_asks_only_the_failing_plan_with_its_error(scene):
+    units = units_of(scene)
+    bodies = []
+
+    def one_wrong(body):
+        bodies.append(body)
+        answer = json.loads(fake_teacher.correct(body))
+        if len(bodies) == 1:
+            answer["part"][1]["subtype"] = "nonsense"  # the second part plan's answer is off-schema
+        return json.dumps(answer)
+
+    chat = FakeChat(one_wrong)
+    answers = asyncio.run(OpenAITeacher(TeacherConfig("m", batch="image")).answer_scene(chat, scene, units))
+    first, retry = chat.requests
+    assert retry.key() != first.key() and retry.messages[:len(first.messages)] == first.messages
+    note = retry.messages[-1]["content"]
+    assert note.startswith("Your answer was not accepted: part answer 2: the answer does not match the schema: ")
+    again = json.loads(note.split("Plans to answer again:\n", 1)[1])
+    part_plans = units[-1][1]
+    assert again == {"part": [{"subtype": part_plans[1].subtype, "target_ids": list(part_plans[1].target_ids),
+                               "facts": dict(part_plans[1].facts)}]}
+    assert retry.schema["required"] == ["part"] and retry.schema["properties"]["part"]["minItems"] == 1
+    assert all(a.error is None for unit in answers for a in unit)
+    usages = [len(a.output.usage["requests"]) for unit in answers for a in unit]
+    assert usages.count(2) == 1 and set(usages) == {1, 2}
+    assert answers[-1][1].output.usage["requests"][1]["plans"] == 1
+
+
+def test_per_image_validation_failure_is_fed_back_per_category(scene):
+    units = units_of(scene, ("multi_object", "part"))
+
+    def check(plan, output):
+        return None if set(output.target_ids) == set(plan.target_ids) else f"unknown_target ({output.target_ids})"
+
+    chat = FakeChat(fake_teacher.fixed_on_feedback)
+    answers = asyncio.run(OpenAITeacher(TeacherConfig("m", batch="image")).answer_scene(
+        chat, scene, units, checks={"multi_object": check, "part": check}))
+    assert len(chat.requests) == 2
+    note = chat.requests[1].messages[-1]["content"]
+    assert "multi_object answer 1: unknown_target" in note and "part answer 2: unknown_target" in note
+    assert all(a.error is None and a.output.target_ids == p.target_ids
+               for unit, (_, plans, _) in zip(answers, units, strict=True) for a, p in zip(unit, plans, strict=True))
+
+
+def test_per_image_answer_missing_a_category_fails_only_that_categorys_plans(scene):
+    units = units_of(scene, ("negative", "part"))
+
+    def no_part(body):
+        answer = json.loads(fake_teacher.correct(body))
+        answer.pop("part", None)
+        return json.dumps(answer)
+
+    negative, part = asyncio.run(OpenAITeacher(TeacherConfig("m", batch="image")).answer_scene(
+        FakeChat(no_part), scene, units))
+    assert all(a.error is None for a in negative)
+    assert all(a.output is None and a.error == "the answer does not match the schema: missing key 'part'" for a in part)
+    assert all(len(a.usage) == 2 for a in part) and all(len(a.usage) == 1 for a in negative)
+
+    def short(body):
+        answer = json.loads(fake_teacher.correct(body))
+        answer["negative"] = answer["negative"][:1]
+        return json.dumps(answer)
+
+    negative, part = asyncio.run(OpenAITeacher(TeacherConfig("m", batch="image")).answer_scene(
+        FakeChat(short), scene, units))
+    assert all(a.error == f"expected {len(units[0][1])} negative answers (one per plan), got 1" for a in negative)
+    assert all(a.error is None for a in part)
+
+
+def test_paraphrase_per_image_shows_its_examples_once_and_keeps_the_targets(scene):
+    units = units_of(scene)
+    teacher = ParaphraseTeacher(TeacherConfig("m", batch="image"))
+    (ask,) = teacher.scene_asks(scene, units)
+    system = ask.request.system
+    assert system.count("You rewrite requests") == 1 and system.count('{"instruction": str, "response": str}') == 5
+    examples = [json.loads(m["content"]) for m in ask.request.messages[1:-1:2]]
+    assert [list(e) for e in examples] == [["negative"], ["multi_object"], ["part"]]
+    answers = asyncio.run(teacher.answer_scene(FakeChat(fake_teacher.paraphrase), scene, units))
+    assert [[a.output.target_ids for a in unit] for unit in answers] == \
+        [[p.target_ids for p in plans] for _, plans, _ in units]
+
+
+class ClashingTeacher(OpenAITeacher):
+    """Category prompts whose examples reuse region ids and share no paragraph (an edited prompt set)."""
+
+    def _system(self, category):
+        return f"Word {category} plans. Reply with JSON."
+
+    def _examples(self, category):
+        regions = [{"id": 1, "category": "mug", "box": [0, 0, 5, 5], "parts": []}]
+        return [(regions, {"subtype": "x", "target_ids": [1], "facts": {}},
+                 {"instruction": f"{category} example", "response": "ok", "target_ids": [1], "subtype": "x"})]
+
+
+def test_per_image_examples_with_clashing_ids_get_turns_of_their_own(scene):
+    (ask,) = ClashingTeacher(TeacherConfig("m", batch="image")).scene_asks(scene, units_of(scene, ("negative", "part")))
+    answers = [json.loads(m["content"]) for m in ask.request.messages[1:-1:2]]
+    assert answers == [{"negative": [{"instruction": "negative example", "response": "ok", "target_ids": [1],
+                                      "subtype": "x"}]},
+                       {"part": [{"instruction": "part example", "response": "ok", "target_ids": [1], "subtype": "x"}]}]
+    assert "Category negative: Word negative plans. Reply with JSON." in ask.request.system
+    assert "Category part: Word part plans." in ask.request.system

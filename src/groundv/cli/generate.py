@@ -127,8 +127,10 @@ def generate_cmd(
     api_key_env: ApiKeyEnvOption = None,
     vision: VisionOption = False,
     image_size: ImageSizeOption = 768,
-    batch: Annotated[bool, typer.Option("--batch", help="One request per image and category for all its plans.",
-                                        rich_help_panel=_LLM)] = False,
+    batch: Annotated[str, typer.Option(
+        "--batch", help="Requests: plan (one per plan), unit (one per image and category) or image (one per "
+                        "image for every category: the image and examples are paid once).",
+        rich_help_panel=_LLM)] = "plan",
     temperature: TemperatureOption = None,
     max_tokens: MaxTokensOption = None,
     concurrency: ConcurrencyOption = 16,
@@ -166,7 +168,8 @@ def generate_cmd(
     cats = parse_categories(categories)
     llm: dict[str, Any] | None = None
     given = [flag for flag, value in (("--model", model), ("--base-url", base_url), ("--api", api),
-                                      ("--api-key-env", api_key_env), ("--vision", vision), ("--batch", batch),
+                                      ("--api-key-env", api_key_env), ("--vision", vision),
+                                      ("--batch", None if batch == "plan" else batch),
                                       ("--max-cost", max_cost), ("--max-requests", max_requests),
                                       ("--cache", cache), ("--temperature", temperature),
                                       ("--max-tokens", max_tokens),

@@ -6,11 +6,17 @@ and call :meth:`SceneRunner.run` for any scene. For one scene and the categories
 
 1. plans every unit synchronously, exactly as the rules path does (same ``unit_rng``, same shared
    :class:`~groundv.tasks.facts.SceneFacts`), and renders the set-of-marks image once when ``vision``;
-2. asks the teacher for all units at once (their requests run concurrently through the engine), each
-   answer checked provisionally by the validator (without the duplicate test) so that a wrong answer
-   gets its one feedback retry;
+2. asks the teacher for all units at once (:meth:`~groundv.teachers.llm.LLMTeacher.answer_scene`: their
+   requests run concurrently through the engine; with ``batch="image"`` one request covers them all),
+   each answer checked provisionally by the validator (without the duplicate test) so that a wrong
+   answer gets its one feedback retry;
 3. validates the final answers in category and plan order with the image's duplicate set, so the
    result is the same however the requests interleaved.
+
+Per image, the request always covers every category of the run that has plans, also when a resume
+has only some of the image's units left to do (a run killed while writing them): it is then the very
+request the first run sent, answered from the cache — free, and the same words — and only the units
+still to do are kept.
 
 Samples carry ``provenance.teacher`` (the teacher's settings beyond the sample's ``teacher`` triple:
 api, params, vision, image size, batch) and ``provenance.usage`` (every request the plan took part in:
@@ -37,14 +43,14 @@ from groundv.scene import Scene
 from groundv.store import UnitResult
 from groundv.tasks.plan import Plan, Planner
 from groundv.teachers.base import TeacherOutput
-from groundv.teachers.llm import INVALID_ANSWER, Answer, LLMTeacher, gather_all
+from groundv.teachers.llm import INVALID_ANSWER, Answer, LLMTeacher, batch_mode
 
 __all__ = ["SceneRunner", "llm_settings"]
 
 
 def llm_settings(teacher: str, categories: Sequence[str], seed: int, plans_per_unit: int, *,
                  model: str, api: str | None = None, params: Mapping[str, Any] | None = None,
-                 vision: bool = False, image_size: int = 768, batch: bool = False,
+                 vision: bool = False, image_size: int = 768, batch: bool | str = False,
                  base_url: str, api_key_env: str | None = None, cache: str | Path | None = None,
                  ledger: str | Path | None = None, prices: tuple[float, float] = (0.0, 0.0),
                  max_cost: float | None = None, max_requests: int | None = None, concurrency: int = 16,
@@ -54,12 +60,17 @@ def llm_settings(teacher: str, categories: Sequence[str], seed: int, plans_per_u
     ``teacher``/``model``/``api``/``params``/``vision``/``image_size``/``batch`` say what is asked
     (they belong in the dataset manifest); the rest says how it is sent and paid (it does not).
     ``api_key_env`` names the environment variable of the key — the key itself is never stored.
+    ``batch`` is ``plan``, ``unit`` or ``image`` (:data:`~groundv.teachers.llm.BATCH_MODES`; ``False``/``True``
+    mean ``plan``/``unit``).
+
+    Raises:
+        ConfigError: an unknown ``batch``.
     """
     return {
         "teacher": teacher, "api": api, "categories": list(categories), "seed": int(seed),
         "plans_per_unit": int(plans_per_unit),
         "config": {"model": model, "params": dict(params or {}), "vision": bool(vision),
-                   "image_size": int(image_size), "batch": bool(batch)},
+                   "image_size": int(image_size), "batch": batch_mode(batch)},
         "engine": {"base_url": base_url, "api_key_env": api_key_env,
                    "cache": None if cache is None else str(cache), "ledger": None if ledger is None else str(ledger),
                    "prices": [float(prices[0]), float(prices[1])], "max_cost": max_cost,
@@ -152,7 +163,10 @@ class SceneRunner:
     # -- one scene -------------------------------------------------------------------------------
 
     def _plan(self, scene: Scene, todo: Sequence[str]) -> tuple[Any, list[tuple[UnitResult, list[Plan], Any]]]:
-        """The scene's facts and, per category, its unit and plans (planned as the rules path does)."""
+        """The scene's facts and, per category asked, its unit and plans (planned as the rules path does).
+
+        Per image every category of the run is asked (see the module docstring); per plan and per unit, ``todo``.
+        """
         from groundv.generate import unit_rng
         from groundv.render import load_image
         from groundv.tasks.facts import SceneFacts
@@ -160,7 +174,8 @@ class SceneRunner:
         pixels = np.asarray(load_image(scene)) if scene.path is not None else None
         facts = SceneFacts(scene, pixels)
         units = []
-        for category in todo:
+        asked = self.settings["categories"] if self.teacher.config.batch == "image" else todo
+        for category in asked:
             unit = UnitResult(scene.image_id, category)
             planner = self.planners[category]
             why = planner.unsupported(scene)
@@ -183,8 +198,8 @@ class SceneRunner:
         """The first requests the scene's units would send (a dry run counts them; nothing is sent)."""
         _, units = self._plan(scene, todo)
         image = self._image(scene, units)
-        return [ask.request for unit, plans, rng in units if plans
-                for ask in self.teacher.asks(scene, unit.category, plans, rng, image)]
+        return [ask.request for ask in self.teacher.scene_asks(
+            scene, [(unit.category, plans, rng) for unit, plans, rng in units], image)]
 
     async def run(self, scene: Scene, todo: Sequence[str], seen: Iterable[str] = (), *,
                   chat: Any = None) -> list[UnitResult]:
@@ -226,16 +241,17 @@ class SceneRunner:
                 return None if verdict.ok else f"{verdict.reason} ({verdict.detail})"
             return provisional
 
-        answered: list[list[Answer]] = await gather_all(*(
-            self.teacher.answer(send, scene, unit.category, plans, rng, image=image, check=check(unit.category))
-            for unit, plans, rng in units if plans))
+        answered: list[list[Answer]] = await self.teacher.answer_scene(
+            send, scene, [(unit.category, plans, rng) for unit, plans, rng in units], image=image,
+            checks={unit.category: check(unit.category) for unit, plans, _ in units if plans})
         seen_set = {f"{scene.source}\x00{scene.image_id}\x00{normalise(text)}" for text in seen}
-        replies = iter(answered)
-        for unit, plans, _ in units:
-            if not plans:
-                continue
+        # Validated in the run's category order (the duplicate check depends on it); per image, the
+        # units asked only to repeat the first run's request are dropped here.
+        kept = [(unit, plans, replies) for (unit, plans, _), replies in zip(units, answered, strict=True)
+                if unit.category in todo]
+        for unit, plans, replies in kept:
             record = self.teacher.record(unit.category)
-            for index, (plan, answer) in enumerate(zip(plans, next(replies), strict=True)):
+            for index, (plan, answer) in enumerate(zip(plans, replies, strict=True)):
                 usage = {"requests": answer.usage}
                 extra = {"teacher": {k: v for k, v in record.items() if k not in ("name", "model", "prompt_version")},
                          "usage": usage}
@@ -255,7 +271,8 @@ class SceneRunner:
                     self.counts["rejected"] += 1
                     rejection = rejection_record(scene, plan, answer.output, verdict)
                     unit.rejections.append({**rejection, "teacher": record, "usage": usage})
-        return [unit for unit, _, _ in units]
+        results = {unit.category: unit for unit, _, _ in kept}
+        return [results[category] for category in todo]
 
     async def _counted(self, chat: Any, request: ChatRequest) -> ChatResponse:
         return self.count(await chat(request))

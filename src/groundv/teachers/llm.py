@@ -6,28 +6,42 @@ the prompt's three examples as earlier turns of the conversation, and the plan(s
 ``vision`` the last turn also carries the image with numbered set-of-marks overlays
 (:mod:`groundv.teachers.marks`), downscaled to ``image_size``.
 
-**Requests.** ``batch=False``: one request per plan. ``batch=True``: one request per work unit
-(image, category) covering all of its plans, answered as ``{"samples": [answer, ...]}`` in plan
-order — the region list, the examples and, above all, the image are paid once instead of per plan.
+**Requests** (``TeacherConfig.batch``, one of :data:`BATCH_MODES`):
+
+- ``plan``: one request per plan, answered with one answer object.
+- ``unit``: one request per work unit (image, category) covering all of its plans, answered as
+  ``{"samples": [answer, ...]}`` in plan order — the region list, the examples and, above all, the
+  image are paid once per unit instead of per plan.
+- ``image``: one request per image covering the plans of every category asked
+  (:meth:`LLMTeacher.answer_scene`), answered as ``{"negative": [answer, ...], "part": [...], ...}``
+  — an object keyed by category, each list in plan order. The system prompt says what every category
+  shares once, then each category's task paragraph and answer format; the worked examples are merged
+  into three turns (the i-th example of every category, their region lists joined — an example whose
+  ids clash with the turn's starts a turn of its own); the region list and the image come once. The
+  schema is that object: each category a list of its own answer schema.
 
 **Answers.** The text is parsed as JSON (a code fence or text around the object is tolerated) and
 checked against the schema (:func:`groundv.tasks.registry.check_schema`); the answer's ``subtype``
 (and ``level``, where the plan has one) must be the plan's; in a batch each answer is checked on its
-own. Then the caller's provisional check (the validator, without the duplicate test) runs. A plan
-whose answer fails either is asked **once more**: the conversation continues with the model's own
-answer and a message saying exactly what was wrong — never the identical prompt. A plan that still
-fails becomes a rejection with reason :data:`INVALID_ANSWER` (unparseable or off-schema) or the
-validator's reason code. A model that never writes JSON at all (the engine retries that itself and
-gives up) makes its plans :data:`INVALID_ANSWER` rejections too; only an endpoint that fails stops the run.
+own (a missing category or a list of the wrong length fails only that category's plans). Then the
+caller's provisional check (the validator, without the duplicate test) runs. A plan whose answer fails
+either is asked **once more**: the conversation continues with the model's own answer and a message
+saying exactly what was wrong — never the identical prompt (per plan and per unit the model answers
+the whole request again; per image it answers only the failing plans, which the message lists again).
+A plan that still fails becomes a rejection with reason :data:`INVALID_ANSWER` (unparseable or
+off-schema) or the validator's reason code. A model that never writes JSON at all (the engine retries
+that itself and gives up) makes its plans :data:`INVALID_ANSWER` rejections too; only an endpoint that
+fails stops the run.
 
 Every output's ``usage`` lists the requests it took part in: ``{"requests": [{"key", "prompt_tokens",
-"completion_tokens", "mode", "plans"}]}`` (``plans``: how many plans shared the request).
+"completion_tokens", "mode", "plans"}]}`` (``plans``: how many plans the request asked about).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -43,8 +57,8 @@ from groundv.tasks.registry import check_schema, load_prompt
 from groundv.teachers.base import Teacher, TeacherOutput
 
 __all__ = [
-    "INVALID_ANSWER", "Answer", "Ask", "Chat", "LLMTeacher", "TeacherConfig", "compact", "gather_all", "plan_view",
-    "region_list",
+    "BATCH_MODES", "INVALID_ANSWER", "Answer", "Ask", "Chat", "Example", "LLMTeacher", "TeacherConfig", "Unit",
+    "batch_mode", "compact", "gather_all", "plan_view", "region_list",
 ]
 
 T = TypeVar("T")
@@ -52,10 +66,28 @@ T = TypeVar("T")
 #: rejection reason of a plan whose answer stayed unparseable or off-schema after the feedback retry
 INVALID_ANSWER = "invalid_answer"
 
+#: how plans are grouped into requests: one per plan, per work unit (image × category), per image
+BATCH_MODES: tuple[str, ...] = ("plan", "unit", "image")
+# How each mode is recorded: per plan and per unit keep the booleans that datasets made before the
+# per-image mode recorded, so those datasets resume (same settings) and write the same bytes.
+_RECORDED: dict[str, bool | str] = {"plan": False, "unit": True, "image": "image"}
+
+#: a worked example: (regions, plan as shown, answer)
+Example = tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]
+#: one work unit of a scene as a teacher gets it: (category, plans, the unit's generator)
+Unit = tuple[str, Sequence[Plan], np.random.Generator]
+
 _VISION_NOTE = ("The image shows every region outlined in its own colour and labelled with its id "
                 "(a part's id is written ·id).")
 _BATCH_NOTE = ("Several plans may come at once. Reply with one JSON object {\"samples\": [answer, ...]} holding "
                "one answer per plan, in the order the plans are given, each answer in the format above.")
+_IMAGE_NOTE = ("The plans come grouped by category, several per category. Reply with one JSON object and nothing "
+               "else, keyed by category: {shape}, holding for each category one answer per plan, in the order "
+               "its plans are given, each answer in that category's format.")
+#: the answer-format sentence that ends each category prompt's shared paragraph
+_FORMAT = re.compile(r"\s*Reply with one JSON object and nothing else: (\{.*\})\.?\s*$", re.S)
+_PLANS_BY_CATEGORY = "\n\nPlans by category (answer each, in order):\n"
+_PLANS_AGAIN = "\n\nPlans to answer again:\n"
 
 
 class Chat(Protocol):
@@ -101,6 +133,28 @@ def plan_view(plan: Plan) -> dict[str, Any]:
     return view
 
 
+def batch_mode(value: bool | str | None) -> str:
+    """The request grouping of a ``batch`` setting: one of :data:`BATCH_MODES`.
+
+    ``False``/``None`` and ``True`` are the spellings from before the per-image mode (and what
+    per-plan and per-unit datasets record), meaning ``plan`` and ``unit``.
+
+    Raises:
+        ConfigError: anything else.
+
+    Example:
+        >>> batch_mode(True), batch_mode(False), batch_mode("image")
+        ('unit', 'plan', 'image')
+    """
+    if value is None or isinstance(value, bool):
+        return "unit" if value else "plan"
+    if value in BATCH_MODES:
+        return str(value)
+    raise ConfigError(f"unknown request grouping {value!r}",
+                      hint="batch is plan (one request per plan), unit (per image and category) "
+                           "or image (per image, every category)")
+
+
 @dataclass(frozen=True)
 class TeacherConfig:
     """An LLM teacher's settings; all of them go into the dataset manifest (a resume must match).
@@ -110,27 +164,43 @@ class TeacherConfig:
         params: sampling parameters sent with every request (``temperature``, ``max_tokens``).
         vision: send the image with set-of-marks overlays.
         image_size: the longer side of that image, in pixels.
-        batch: one request per work unit for all its plans instead of one per plan.
+        batch: how plans are grouped into requests, one of :data:`BATCH_MODES` (``plan``, ``unit``,
+            ``image``; see the module docstring); ``False``/``True`` are accepted for ``plan``/``unit``
+            and it always reads back as the mode's name.
     """
 
     model: str
     params: Mapping[str, Any] = field(default_factory=dict)
     vision: bool = False
     image_size: int = 768
-    batch: bool = False
+    batch: bool | str = "plan"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "batch", batch_mode(self.batch))
 
     def to_json(self) -> dict[str, Any]:
-        """The settings as recorded in the manifest and in every sample's provenance."""
+        """The settings as recorded in the manifest and in every sample's provenance.
+
+        ``batch`` is recorded as ``false`` (per plan), ``true`` (per unit) or ``"image"``.
+        """
         return {"model": self.model, "params": dict(self.params), "vision": self.vision,
-                "image_size": self.image_size if self.vision else None, "batch": self.batch}
+                "image_size": self.image_size if self.vision else None, "batch": _RECORDED[str(self.batch)]}
 
 
 @dataclass(frozen=True)
 class Ask:
-    """One request of a work unit and the plans (by index) it asks about."""
+    """One request and the plans it asks about.
+
+    Attributes:
+        request: what is sent.
+        plans: the plans' indices — in the unit's plans for :meth:`LLMTeacher.asks`, in the scene's
+            plans (units in order) for :meth:`LLMTeacher.scene_asks`.
+        shown: each of those plans as the request shows it (a per-image retry shows the failing ones again).
+    """
 
     request: ChatRequest
     plans: tuple[int, ...]
+    shown: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -174,12 +244,26 @@ class LLMTeacher(Teacher):
     def _system(self, category: str) -> str:
         return str(load_prompt(category)["system"])
 
+    def _system_parts(self, category: str) -> tuple[str, str]:
+        """The system prompt as (what every category shares, the category's own task paragraph)."""
+        shared, found, task = self._system(category).partition("\n\nTask: ")
+        return (shared, task) if found else ("", self._system(category))
+
     def _item_schema(self, category: str) -> dict[str, Any]:
         return dict(load_prompt(category)["schema"])
 
-    def _examples(self, category: str) -> list[tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]]:
+    def _examples(self, category: str) -> list[Example]:
         """(regions, plan as shown, answer) of each worked example."""
         return [(ex["regions"], ex["plan"], ex["answer"]) for ex in load_prompt(category)["examples"]]
+
+    def _image_examples(self, categories: Sequence[str]) -> list[list[tuple[str, Example]]]:
+        """The worked examples of a per-image request: turns, each a list of (category, example).
+
+        The i-th turn holds the i-th example of every category (split further where region ids clash).
+        """
+        examples = {c: self._examples(c) for c in categories}
+        return [[(c, examples[c][i]) for c in categories if i < len(examples[c])]
+                for i in range(max(len(e) for e in examples.values()))]
 
     def _drafts(self, scene: Scene, plans: Sequence[Plan], rng: np.random.Generator) -> list[dict[str, Any]]:
         """Each plan as shown to the model (the paraphrase teacher adds the rules teacher's wording)."""
@@ -203,22 +287,24 @@ class LLMTeacher(Teacher):
 
     def _schema(self, category: str) -> dict[str, Any]:
         item = self._item_schema(category)
-        if not self.config.batch:
+        if self.config.batch == "plan":
             return item
         return {"type": "object", "required": ["samples"], "additionalProperties": False,
                 "properties": {"samples": {"type": "array", "minItems": 1, "items": item}}}
 
     def _turn(self, regions: Any, plans: Sequence[Any]) -> str:
-        if self.config.batch:
+        if self.config.batch == "unit":
             return f"Regions:\n{compact(regions)}\n\nPlans (answer each, in order):\n{compact(list(plans))}"
         return f"Regions:\n{compact(regions)}\n\nPlan:\n{compact(plans[0])}"
 
     def _reply(self, answers: Sequence[Any]) -> str:
-        return compact({"samples": list(answers)}) if self.config.batch else compact(answers[0])
+        return compact({"samples": list(answers)}) if self.config.batch == "unit" else compact(answers[0])
 
     def asks(self, scene: Scene, category: str, plans: Sequence[Plan], rng: np.random.Generator,
              image: bytes | None = None) -> list[Ask]:
         """The first requests for a work unit's plans (nothing is sent; a dry run counts these).
+
+        Per image (``batch="image"``) this is the per-image request of this one unit.
 
         Args:
             scene: the image and its regions.
@@ -229,64 +315,154 @@ class LLMTeacher(Teacher):
         """
         if not plans:
             return []
-        system = self._system(category) + ("\n\n" + _BATCH_NOTE if self.config.batch else "")
+        if self.config.batch == "image":
+            return self.scene_asks(scene, [(category, plans, rng)], image)
+        batch = self.config.batch == "unit"
+        system = self._system(category) + ("\n\n" + _BATCH_NOTE if batch else "")
         history: list[dict[str, Any]] = []
         for regions, shown, answer in self._examples(category):
             history.append({"role": "user", "content": self._turn(regions, [shown])})
             history.append({"role": "assistant", "content": self._reply([answer])})
         regions = region_list(scene)
         drafts = self._drafts(scene, plans, rng)
-        groups = [tuple(range(len(plans)))] if self.config.batch else [(i,) for i in range(len(plans))]
-        version = f"{category}/{self.prompt_version(category)}" + ("+batch" if self.config.batch else "")
+        groups = [tuple(range(len(plans)))] if batch else [(i,) for i in range(len(plans))]
+        version = f"{category}/{self.prompt_version(category)}" + ("+batch" if batch else "")
         out = []
         for group in groups:
-            text = self._turn(regions, [drafts[i] for i in group])
-            content: Any = text
-            if image is not None:
-                content = [image_part(image), text_part(f"{_VISION_NOTE}\n\n{text}")]
-            messages = (*history, {"role": "user", "content": content})
+            views = tuple(drafts[i] for i in group)
+            messages = (*history, _question(self._turn(regions, views), image))
             out.append(Ask(ChatRequest(self.model or "", system, messages, self._schema(category),
                                        dict(self.config.params), version,
                                        tag={"image_id": scene.image_id, "category": category, "plans": list(group)}),
-                           group))
+                           group, views))
         return out
 
-    def _parse(self, text: str, plans: Sequence[Plan], group: Sequence[int],
-               category: str) -> dict[int, TeacherOutput | str]:
-        """Each plan of ``group`` → its output, or why its answer is unusable."""
+    def scene_asks(self, scene: Scene, units: Sequence[Unit], image: bytes | None = None) -> list[Ask]:
+        """The first requests for a scene's work units (units without plans are skipped).
+
+        Per image (``batch="image"``): one request for all of them; otherwise each unit's :meth:`asks`.
+        :attr:`Ask.plans` index the scene's plans, unit after unit.
+        """
+        units = [u for u in units if u[1]]
+        if not units:
+            return []
+        if self.config.batch != "image":
+            out, offset = [], 0
+            for category, plans, rng in units:
+                out += [Ask(a.request, tuple(offset + i for i in a.plans), a.shown)
+                        for a in self.asks(scene, category, plans, rng, image)]
+                offset += len(plans)
+            return out
+        categories = [category for category, _, _ in units]
+        history: list[dict[str, Any]] = []
+        for regions, shown, answers in _merged(self._image_examples(categories)):
+            history.append({"role": "user", "content": _image_turn(regions, shown)})
+            history.append({"role": "assistant", "content": compact(answers)})
+        views = [view for category, plans, rng in units for view in self._drafts(scene, plans, rng)]
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for (category, _), view in zip(_slots(units), views, strict=True):
+            grouped.setdefault(category, []).append(view)
+        version = "+".join(f"{c}/{self.prompt_version(c)}" for c in categories) + "+image"
+        messages = (*history, _question(_image_turn(region_list(scene), grouped), image))
+        schema = self._image_schema({c: len(v) for c, v in grouped.items()})
+        plans = tuple(range(len(views)))
+        request = ChatRequest(self.model or "", self._image_system(categories), messages, schema,
+                              dict(self.config.params), version,
+                              tag={"image_id": scene.image_id, "categories": categories, "plans": list(plans)})
+        return [Ask(request, plans, tuple(views))]
+
+    def _image_system(self, categories: Sequence[str]) -> str:
+        """One system prompt for several categories: the shared paragraph once, then each category's task."""
+        parts = [self._system_parts(c) for c in categories]
+        found = [_FORMAT.search(shared) for shared, _ in parts]
+        heads = {shared[:m.start()] if m else None for (shared, _), m in zip(parts, found, strict=True)}
+        if len(heads) == 1 and (head := heads.pop()):
+            sections = [f"Category {c}: " + (f"{task} " if task else "") + f"Each answer: {m.group(1)}."
+                        for c, (_, task), m in zip(categories, parts, found, strict=True) if m]
+        else:  # prompts that share no paragraph (edited prompt files): each category's in full
+            head, sections = "", [f"Category {c}: {self._system(c)}" for c in categories]
+        shape = "{" + ", ".join(f'"{c}": [answer, ...]' for c in categories) + "}"
+        return "\n\n".join([*([head] if head else []), *sections, _IMAGE_NOTE.format(shape=shape)])
+
+    def _image_schema(self, counts: Mapping[str, int]) -> dict[str, Any]:
+        """An object keyed by category, each a list of ``counts[category]`` answers in its own schema."""
+        return {"type": "object", "required": list(counts), "additionalProperties": False,
+                "properties": {c: {"type": "array", "minItems": n, "items": self._item_schema(c)}
+                               for c, n in counts.items()}}
+
+    def _parse(self, text: str, slots: Sequence[tuple[str, Plan]],
+               group: Sequence[int]) -> dict[int, TeacherOutput | str]:
+        """Each plan of ``group`` (indices into ``slots``) → its output, or why its answer is unusable."""
         value = _json(text)
         if isinstance(value, str):
             return dict.fromkeys(group, value)
-        item_schema = self._item_schema(category)
-        if self.config.batch:
+        items: dict[int, Any] = {}
+        out: dict[int, TeacherOutput | str] = {}
+        if self.config.batch == "image":
+            # Category by category, then each answer on its own: one bad answer fails only its plan.
+            by_category: dict[str, list[int]] = {}
+            for i in group:
+                by_category.setdefault(slots[i][0], []).append(i)
+            for category, indices in by_category.items():
+                why = check_schema(value, {"type": "object", "required": [category],
+                                           "properties": {category: {"type": "array"}}})
+                if why:
+                    out.update(dict.fromkeys(indices, f"the answer does not match the schema: {why}"))
+                elif len(value[category]) != len(indices):
+                    out.update(dict.fromkeys(indices, f"expected {len(indices)} {category} answers (one per "
+                                                      f"plan), got {len(value[category])}"))
+                else:
+                    items.update(zip(indices, value[category], strict=True))
+        elif self.config.batch == "unit":
             # The envelope first, then each answer on its own: one bad answer fails only its plan.
-            envelope = self._schema(category)
+            envelope = self._schema(slots[group[0]][0])
             if why := check_schema(value, {**envelope, "properties": {"samples": {"type": "array"}}}):
                 return dict.fromkeys(group, f"the answer does not match the schema: {why}")
-            items = value["samples"]
-            if len(items) != len(group):
-                return dict.fromkeys(group, f"expected {len(group)} answers (one per plan), got {len(items)}")
+            samples = value["samples"]
+            if len(samples) != len(group):
+                return dict.fromkeys(group, f"expected {len(group)} answers (one per plan), got {len(samples)}")
+            items = dict(zip(group, samples, strict=True))
         else:
-            items = [value]
-        out: dict[int, TeacherOutput | str] = {}
-        for i, item in zip(group, items, strict=True):
-            why = check_schema(item, item_schema)
-            out[i] = f"the answer does not match the schema: {why}" if why else self._output(plans[i], item, item)
-        return out
+            items = {group[0]: value}
+        for i, item in items.items():
+            category, plan = slots[i]
+            why = check_schema(item, self._item_schema(category))
+            out[i] = f"the answer does not match the schema: {why}" if why else self._output(plan, item, item)
+        return {i: out[i] for i in group}
 
-    @staticmethod
-    def _feedback(request: ChatRequest, group: Sequence[int], text: str, errors: Mapping[int, str]) -> ChatRequest:
-        """The request continued with the model's answer and what was wrong with it."""
-        if len(group) == 1:
-            problem = next(iter(errors.values()))
+    def _feedback(self, ask: Ask, request: ChatRequest, slots: Sequence[tuple[str, Plan]], text: str,
+                  errors: Mapping[int, str]) -> tuple[ChatRequest, tuple[int, ...]]:
+        """The request continued with the model's answer and what was wrong; and the plans it asks about.
+
+        Per plan and per unit the model answers the whole request again; per image only the failing
+        plans, listed again by category (with a schema for just those).
+        """
+        schema = request.schema
+        if self.config.batch == "image":
+            position: dict[int, int] = {}
+            for i in ask.plans:
+                position[i] = 1 + sum(slots[j][0] == slots[i][0] for j in position)
+            problem = "; ".join(f"{slots[i][0]} answer {position[i]}: {why}" for i, why in sorted(errors.items()))
+            again: dict[str, list[dict[str, Any]]] = {}
+            for i in sorted(errors):
+                again.setdefault(slots[i][0], []).append(ask.shown[ask.plans.index(i)])
+            note = (f"Your answer was not accepted: {problem}. Reply again with one JSON object holding corrected "
+                    "answers for these plans only, keyed by category, each list in the order below, keeping each "
+                    f"plan's target_ids and subtype.{_PLANS_AGAIN}{compact(again)}")
+            schema = self._image_schema({c: len(v) for c, v in again.items()})
+            group = tuple(sorted(errors))
         else:
-            position = {p: n for n, p in enumerate(group, 1)}
-            problem = "; ".join(f"answer {position[i]}: {why}" for i, why in sorted(errors.items()))
-        note = (f"Your answer was not accepted: {problem}. Reply again with the corrected JSON only, "
-                "keeping the plan's target_ids and subtype.")
+            if len(ask.plans) == 1:
+                problem = next(iter(errors.values()))
+            else:
+                order = {p: n for n, p in enumerate(ask.plans, 1)}
+                problem = "; ".join(f"answer {order[i]}: {why}" for i, why in sorted(errors.items()))
+            note = (f"Your answer was not accepted: {problem}. Reply again with the corrected JSON only, "
+                    "keeping the plan's target_ids and subtype.")
+            group = ask.plans
         messages = (*request.messages, {"role": "assistant", "content": text}, {"role": "user", "content": note})
-        return ChatRequest(request.model, request.system, messages, request.schema, request.params,
-                           request.prompt_version, tag={**request.tag, "retry": True})
+        return ChatRequest(request.model, request.system, messages, schema, request.params,
+                           request.prompt_version, tag={**request.tag, "retry": True}), group
 
     # -- answering ---------------------------------------------------------------------------------
 
@@ -305,18 +481,43 @@ class LLMTeacher(Teacher):
             BudgetExhausted, TeacherUnavailable, TeacherRefused: from the engine; nothing is returned
                 for the unit then.
         """
-        answers = [Answer() for _ in plans]
-        asks = self.asks(scene, category, plans, rng, image)
-        await gather_all(*(self._attempt(chat, ask, plans, answers, category, check) for ask in asks))
+        checks = {category: check} if check is not None else {}
+        return (await self.answer_scene(chat, scene, [(category, plans, rng)], image=image, checks=checks))[0]
+
+    async def answer_scene(self, chat: Chat, scene: Scene, units: Sequence[Unit], *, image: bytes | None = None,
+                           checks: Mapping[str, Check] | None = None) -> list[list[Answer]]:
+        """Word a scene's work units — one request per image, per unit or per plan as configured.
+
+        Args:
+            chat: the engine's ``chat`` coroutine function.
+            scene: the image and its regions.
+            units: (category, plans, the unit's generator) of each unit, in order.
+            image: the set-of-marks PNG when ``vision`` is on.
+            checks: each category's provisional validation (see :meth:`answer`).
+
+        Returns:
+            Per unit, one :class:`Answer` per plan.
+
+        Raises:
+            BudgetExhausted, TeacherUnavailable, TeacherRefused: from the engine; nothing is returned then.
+        """
+        slots = _slots(units)
+        answers = [Answer() for _ in slots]
+        asks = self.scene_asks(scene, units, image)
+        await gather_all(*(self._attempt(chat, ask, slots, answers, checks or {}) for ask in asks))
         for a in answers:
             if a.output is not None:
                 o = a.output
                 a.output = TeacherOutput(o.instruction, o.response, o.target_ids, o.raw, {"requests": a.usage})
-        return answers
+        out, start = [], 0
+        for _, plans, _ in units:
+            out.append(answers[start:start + len(plans)])
+            start += len(plans)
+        return out
 
-    async def _attempt(self, chat: Chat, ask: Ask, plans: Sequence[Plan], answers: list[Answer],
-                       category: str, check: Check | None) -> None:
-        request, todo = ask.request, ask.plans
+    async def _attempt(self, chat: Chat, ask: Ask, slots: Sequence[tuple[str, Plan]], answers: list[Answer],
+                       checks: Mapping[str, Check]) -> None:
+        request, todo, asked = ask.request, ask.plans, ask.plans
         for attempt in (1, 2):
             try:
                 response = await chat(request)
@@ -330,8 +531,8 @@ class LLMTeacher(Teacher):
                 return
             use = {"key": request.key(), "prompt_tokens": int(response.usage.get("prompt_tokens", 0)),
                    "completion_tokens": int(response.usage.get("completion_tokens", 0)), "mode": response.mode,
-                   "plans": len(ask.plans)}
-            parsed = self._parse(response.text, plans, ask.plans, category)
+                   "plans": len(asked)}
+            parsed = self._parse(response.text, slots, asked)
             errors: dict[int, str] = {}
             for i in todo:
                 got, answer = parsed[i], answers[i]
@@ -343,12 +544,13 @@ class LLMTeacher(Teacher):
                 # An output that fails the check is kept: if the retry fails too, the plan is
                 # rejected with the validator's own reason code.
                 answer.output = got
-                answer.error = check(plans[i], got) if check is not None else None
+                check = checks.get(slots[i][0])
+                answer.error = check(slots[i][1], got) if check is not None else None
                 if answer.error is not None:
                     errors[i] = answer.error
             if not errors or attempt == 2:
                 return
-            request = self._feedback(request, ask.plans, response.text, errors)
+            request, asked = self._feedback(ask, request, slots, response.text, errors)
             todo = tuple(sorted(errors))
 
     def respond(self, scene: Scene, plan: Plan, rng: np.random.Generator) -> TeacherOutput:
@@ -411,3 +613,45 @@ def _json(text: str) -> Any:
             except json.JSONDecodeError as exc:
                 return f"the answer is not valid JSON ({exc.msg} at character {exc.pos})"
         return "the answer holds no JSON object"
+
+
+def _slots(units: Sequence[Unit]) -> list[tuple[str, Plan]]:
+    """The scene's plans, unit after unit, each with its category."""
+    return [(category, plan) for category, plans, _ in units for plan in plans]
+
+
+def _question(text: str, image: bytes | None) -> dict[str, Any]:
+    """The last user turn: the text, after the set-of-marks image when there is one."""
+    if image is None:
+        return {"role": "user", "content": text}
+    return {"role": "user", "content": [image_part(image), text_part(f"{_VISION_NOTE}\n\n{text}")]}
+
+
+def _image_turn(regions: Any, plans: Mapping[str, Sequence[Any]]) -> str:
+    return f"Regions:\n{compact(regions)}{_PLANS_BY_CATEGORY}{compact(dict(plans))}"
+
+
+def _ids(regions: Sequence[Mapping[str, Any]]) -> set[int]:
+    return {r["id"] for r in regions} | {p["id"] for r in regions for p in r.get("parts", ())}
+
+
+def _merged(turns: Sequence[Sequence[tuple[str, Example]]]) -> list[tuple[list[Any], dict[str, list[Any]],
+                                                                          dict[str, list[Any]]]]:
+    """Worked examples joined into per-image turns: (regions, plans by category, answers by category).
+
+    Examples of one turn share a region list; one whose ids clash with it starts a new turn, so that
+    every id names one region.
+    """
+    out: list[tuple[list[Any], dict[str, list[Any]], dict[str, list[Any]]]] = []
+    for turn in turns:
+        taken: set[int] | None = None
+        for category, (regions, plan, answer) in turn:
+            if taken is None or taken & _ids(regions):
+                out.append(([], {}, {}))
+                taken = set()
+            joined, plans, answers = out[-1]
+            joined += regions
+            taken |= _ids(regions)
+            plans.setdefault(category, []).append(plan)
+            answers.setdefault(category, []).append(answer)
+    return out

@@ -5,9 +5,10 @@ draft is the one the rules teacher would have written); the LLM gets the region 
 that draft, and returns a more natural ``{"instruction", "response"}`` with the same meaning. The
 output keeps **the planner's targets** — the model is never asked for ids — so grounding stays exact
 while the language gets richer; the validator still checks every sample (blank text, duplicates,
-and the plan's own checks). Same engine, cache, batching, vision and feedback retry as the other LLM
-teachers (:mod:`groundv.teachers.llm`); the prompt is :data:`SYSTEM` with :data:`EXAMPLES`, version
-:data:`PROMPT_VERSION`, plus the category's task paragraph from its 3-shot prompt file.
+and the plan's own checks). Same engine, cache, batching (per plan, unit or image), vision and
+feedback retry as the other LLM teachers (:mod:`groundv.teachers.llm`); the prompt is :data:`SYSTEM` with
+:data:`EXAMPLES`, version :data:`PROMPT_VERSION`, plus the category's task paragraph from its 3-shot
+prompt file (per image: :data:`SYSTEM` once, then each category's task paragraph).
 
 Example:
     >>> from groundv.teachers.llm import TeacherConfig
@@ -26,10 +27,10 @@ from groundv.scene import Scene
 from groundv.tasks.plan import Plan
 from groundv.tasks.registry import load_prompt
 from groundv.teachers.base import TeacherOutput
-from groundv.teachers.llm import LLMTeacher, TeacherConfig, plan_view
+from groundv.teachers.llm import Example, LLMTeacher, TeacherConfig, plan_view
 from groundv.teachers.rules import RulesTeacher
 
-__all__ = ["EXAMPLES", "PROMPT_VERSION", "SYSTEM", "ParaphraseTeacher"]
+__all__ = ["EXAMPLES", "EXAMPLE_CATEGORIES", "PROMPT_VERSION", "SYSTEM", "ParaphraseTeacher"]
 
 PROMPT_VERSION = "paraphrase-v1"
 
@@ -45,7 +46,7 @@ SYSTEM = (
 )
 
 #: (regions, plan with its draft, answer) — one negative, one multi-object, one part example
-EXAMPLES: tuple[tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]], ...] = (
+EXAMPLES: tuple[Example, ...] = (
     ([{"id": 11, "category": "dog", "box": [40, 120, 180, 140], "parts": []},
       {"id": 12, "category": "couch", "box": [0, 60, 420, 260], "parts": []}],
      {"subtype": "object", "target_ids": [], "facts": {"absent": "cat"},
@@ -66,6 +67,9 @@ EXAMPLES: tuple[tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]], ...
      {"instruction": "Which part of the mug would I hold it by? Mask just that.",
       "response": "That's the handle, on the right side of the mug."}),
 )
+
+#: the category of each of :data:`EXAMPLES` (a per-image request shows them keyed by it)
+EXAMPLE_CATEGORIES: tuple[str, ...] = ("negative", "multi_object", "part")
 
 _SCHEMA = {"type": "object", "required": ["instruction", "response"], "additionalProperties": False,
            "properties": {"instruction": {"type": "string", "minLength": 3},
@@ -92,14 +96,21 @@ class ParaphraseTeacher(LLMTeacher):
         return PROMPT_VERSION
 
     def _system(self, category: str) -> str:
-        task = str(load_prompt(category)["system"]).partition("\n\nTask: ")[2]
+        task = _task(category)
         return f"{SYSTEM}\n\nThe category: {task}" if task else SYSTEM
+
+    def _system_parts(self, category: str) -> tuple[str, str]:
+        return SYSTEM, _task(category)
 
     def _item_schema(self, category: str) -> dict[str, Any]:
         return dict(_SCHEMA)
 
-    def _examples(self, category: str) -> list[tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]]:
+    def _examples(self, category: str) -> list[Example]:
         return list(EXAMPLES)
+
+    def _image_examples(self, categories: Sequence[str]) -> list[list[tuple[str, Example]]]:
+        # The examples do not depend on the category: shown once, each under the category it is from.
+        return [[(category, example)] for category, example in zip(EXAMPLE_CATEGORIES, EXAMPLES, strict=True)]
 
     def _drafts(self, scene: Scene, plans: Sequence[Plan], rng: np.random.Generator) -> list[dict[str, Any]]:
         drafts = []
@@ -110,3 +121,8 @@ class ParaphraseTeacher(LLMTeacher):
 
     def _output(self, plan: Plan, answer: Mapping[str, Any], raw: Any) -> TeacherOutput | str:
         return TeacherOutput(str(answer["instruction"]), str(answer["response"]), tuple(plan.target_ids), raw)
+
+
+def _task(category: str) -> str:
+    """The task paragraph of the category's 3-shot prompt ("" when it has none)."""
+    return str(load_prompt(category)["system"]).partition("\n\nTask: ")[2]
