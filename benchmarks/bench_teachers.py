@@ -21,12 +21,12 @@ Sources: the toy world (320×240) and, when present, the real COCO train2017 ima
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from groundv.engine import faketeacher
 from groundv.engine.estimate import estimate_tokens
 from groundv.engine.fakeserver import FakeServer
 from groundv.engine.request import ChatRequest
@@ -35,46 +35,6 @@ from groundv.generate import estimate, generate
 from groundv.sources import Source, open_source
 from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 from groundv.tasks.plan import CATEGORIES
-
-
-def _asked(body: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
-    """The plans of the request's last question and the answer's layout (OpenAI wire shape).
-
-    The layout is ``"plan"``, ``"unit"`` or, per image, ``[(category, number of plans), ...]``.
-    """
-    content = body["messages"][-1]["content"]
-    text = content if isinstance(content, str) else "\n".join(p["text"] for p in content if p["type"] == "text")
-    if "Plans by category (answer each, in order):\n" in text:
-        grouped = json.loads(text.split("in order):\n", 1)[1])
-        return [p for plans in grouped.values() for p in plans], [(c, len(p)) for c, p in grouped.items()]
-    if "in order):\n" in text:
-        return json.loads(text.split("in order):\n", 1)[1]), "unit"
-    return [json.loads(text.split("\n\nPlan:\n", 1)[1])], "plan"
-
-
-def correct(body: dict[str, Any]) -> str:
-    """A teacher that follows every plan (the paraphrase draft reworded, for the paraphrase teacher)."""
-    plans, layout = _asked(body)
-    items = []
-    for plan in plans:
-        if "draft" in plan:
-            draft = plan["draft"]
-            items.append({"instruction": f"Please: {draft['instruction']}", "response": draft["response"]})
-            continue
-        facts = ", ".join(f"{k} {v}" for k, v in sorted(plan["facts"].items()))
-        item = {"instruction": f"Segment what has {plan['subtype']}: {facts}.", "response": f"Done: {facts}.",
-                "target_ids": plan["target_ids"], "subtype": plan["subtype"]}
-        items.append({**item, "level": plan["level"]} if "level" in plan else item)
-    if layout == "plan":
-        return json.dumps(items[0])
-    if layout == "unit":
-        return json.dumps({"samples": items})
-    grouped, start = {}, 0
-    for category, count in layout:
-        grouped[category] = items[start:start + count]
-        start += count
-    return json.dumps(grouped)
-
 
 #: (teacher, settings) of each family; each is run per plan, per unit and per image
 FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
@@ -88,7 +48,8 @@ BATCHES: list[tuple[str, str]] = [("per plan", "plan"), ("per unit", "unit"), ("
 
 def measure(name: str, source: Source, teacher: str, options: dict[str, Any], work: Path) -> dict[str, Any]:
     """One mode on one source: the dry-run estimate, then the real run against a fresh fake server."""
-    with FakeServer(correct, keep_bodies=False) as server:
+    answer = faketeacher.paraphrase if teacher == "paraphrase" else faketeacher.correct
+    with FakeServer(answer, keep_bodies=False) as server:
         llm = {"model": "fake-1", "base_url": f"{server.url}/v1", "concurrency": 16, **options}
         guess = estimate(source, teacher=teacher, llm=llm)
         start = time.perf_counter()

@@ -14,6 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from groundv.cli import app
+from groundv.engine import faketeacher
 from groundv.engine.clients import make_client
 from groundv.engine.engine import Engine
 from groundv.engine.failures import TeacherUnavailable
@@ -25,7 +26,6 @@ from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 from groundv.store import iter_samples, read_manifest
 from groundv.tasks.registry import get_planner
 from groundv.teachers.llm import TeacherConfig
-from tests.teachers import fake_teacher
 
 DATASET_FILES = ("samples-", "rejections-", "completed.log", "manifest.json")
 
@@ -45,7 +45,7 @@ def llm(server: FakeServer, **extra) -> dict:
 
 @pytest.mark.parametrize(("teacher", "base"), [("openai", "/v1"), ("anthropic", "")])
 def test_a_correct_teacher_gets_every_plan_accepted(world, tmp_path, teacher, base):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher,
                             llm={"model": "fake-1", "base_url": server.url + base, "params": {"temperature": 0}})
     assert manifest.complete and manifest.samples > 20 and manifest.rejected == 0
@@ -63,18 +63,18 @@ def test_a_correct_teacher_gets_every_plan_accepted(world, tmp_path, teacher, ba
 
 
 def test_a_wrong_teacher_is_retried_once_then_rejected_with_reason_codes(world, tmp_path):
-    with FakeServer(fake_teacher.wrong) as server:
+    with FakeServer(faketeacher.wrong) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server), limit=2)
     assert manifest.samples == 0 and manifest.rejected > 0
     assert set(manifest.rejections) == {"unknown_target", "no_target_mismatch"}
     assert len(server.log) == 2 * manifest.rejected  # the first question and its one feedback retry
     assert len(set(server.keys())) == len(server.log)  # the retry is never the identical prompt
     for rejection in iter_samples(tmp_path, "rejections"):
-        assert rejection["target_ids"] == [fake_teacher.UNKNOWN_ID] and rejection["detail"]
+        assert rejection["target_ids"] == [faketeacher.UNKNOWN_ID] and rejection["detail"]
         assert len(rejection["usage"]["requests"]) == 2
         assert rejection["teacher"]["api"] == "openai" and rejection["teacher"]["model"] == "fake-1"
-    retries = [e for e in server.log if len(fake_teacher.user_texts(e.body)) == 5]
-    assert retries and all("Your answer was not accepted: " in fake_teacher.user_texts(e.body)[-1] for e in retries)
+    retries = [e for e in server.log if len(faketeacher.user_texts(e.body)) == 5]
+    assert retries and all("Your answer was not accepted: " in faketeacher.user_texts(e.body)[-1] for e in retries)
 
 
 def test_a_model_that_never_writes_json_gets_rejections_not_a_stopped_run(world, tmp_path):
@@ -104,18 +104,18 @@ def test_off_schema_answers_become_invalid_answer_rejections(world, tmp_path):
 
 @pytest.mark.parametrize(("teacher", "base"), [("openai", "/v1"), ("anthropic", "")])
 def test_vision_sends_the_downscaled_marked_image(world, tmp_path, teacher, base):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher, limit=1, categories=["part"],
                             llm={**llm(server, vision=True, image_size=200), "base_url": server.url + base})
     assert manifest.samples > 0 and manifest.settings["teacher"]["vision"] is True
     for exchange in server.log:
-        (data,) = fake_teacher.images(exchange.body)
+        (data,) = faketeacher.images(exchange.body)
         with Image.open(io.BytesIO(base64.b64decode(data))) as image:
             assert image.format == "PNG" and image.size == (200, 150)  # the 320×240 toy image, downscaled
 
 
 def test_batch_asks_once_per_unit_for_the_same_samples(world, tmp_path):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         single = generate(ToyWorldSource(world), tmp_path / "single", teacher="openai", llm=llm(server))
         per_plan = len(server.log)
         batched = generate(ToyWorldSource(world), tmp_path / "batch", teacher="openai", llm=llm(server, batch=True))
@@ -128,7 +128,7 @@ def test_batch_asks_once_per_unit_for_the_same_samples(world, tmp_path):
 
 def test_paraphrase_keeps_the_planners_targets(world, tmp_path):
     rules = generate(ToyWorldSource(world), tmp_path / "rules")
-    with FakeServer(fake_teacher.paraphrase) as server:
+    with FakeServer(faketeacher.paraphrase) as server:
         manifest = generate(ToyWorldSource(world), tmp_path / "para", teacher="paraphrase", llm=llm(server))
     assert manifest.samples == rules.samples
     ruled, worded = list(iter_samples(tmp_path / "rules")), list(iter_samples(tmp_path / "para"))
@@ -140,7 +140,7 @@ def test_paraphrase_keeps_the_planners_targets(world, tmp_path):
 
 
 def test_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
-    with FakeServer(fake_teacher.fixed_on_feedback) as server:
+    with FakeServer(faketeacher.fixed_on_feedback) as server:
         whole = generate(ToyWorldSource(world), tmp_path / "whole", teacher="openai", llm=llm(server))
         paid_whole = len(server.log)
         server.log.clear()
@@ -157,7 +157,7 @@ def test_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
 
 
 def test_an_endpoint_that_keeps_failing_stops_the_run_and_says_why_in_the_manifest(world, tmp_path):
-    with FakeServer(fake_teacher.correct, faults=FaultPlan(["500"] * 100)) as server, \
+    with FakeServer(faketeacher.correct, faults=FaultPlan(["500"] * 100)) as server, \
             pytest.raises(TeacherUnavailable, match="500"):
         generate(ToyWorldSource(world), tmp_path, teacher="openai", llm={**llm(server), "max_retries": 1})
     stopped = read_manifest(tmp_path).data
@@ -169,7 +169,7 @@ def test_answers_in_flight_when_the_endpoint_fails_are_kept_for_the_rerun(world,
     # run waits for them and caches them before it stops, and sends nothing new after the failure: the
     # rerun never sends them again.
     slow = Fault("slow", 0.5)
-    with FakeServer(fake_teacher.correct, faults=FaultPlan(["500", slow, slow, slow])) as server:
+    with FakeServer(faketeacher.correct, faults=FaultPlan(["500", slow, slow, slow])) as server:
         with pytest.raises(TeacherUnavailable, match="500"):
             generate(ToyWorldSource(world), tmp_path, teacher="openai",
                      llm={**llm(server), "max_retries": 0, "concurrency": 4})
@@ -182,7 +182,7 @@ def test_answers_in_flight_when_the_endpoint_fails_are_kept_for_the_rerun(world,
 
 
 def test_dry_run_sends_nothing_and_counts_what_would_be_sent(world, tmp_path):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         guess = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds",
                          llm=llm(server, prices=(2.0, 8.0), params={"max_tokens": 100}))
         assert server.log == [] and not (tmp_path / "ds").exists()
@@ -198,7 +198,7 @@ def test_dry_run_sends_nothing_and_counts_what_would_be_sent(world, tmp_path):
 
 
 def test_settings_must_match_to_resume_but_budget_caps_need_not(world, tmp_path):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=5.0), limit=1)
         generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=9.0), limit=1)
         with pytest.raises(ConfigError, match="other settings: teacher.model"):
@@ -212,7 +212,7 @@ def test_settings_must_match_to_resume_but_budget_caps_need_not(world, tmp_path)
 def test_the_api_key_comes_from_the_environment_and_is_never_written(world, tmp_path, monkeypatch):
     secret = "sk-test-" + "9" * 24
     monkeypatch.setenv("GROUNDV_TEST_KEY", secret)
-    with FakeServer(fake_teacher.correct, api_key=secret) as server:
+    with FakeServer(faketeacher.correct, api_key=secret) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", limit=1,
                             llm=llm(server, api_key_env="GROUNDV_TEST_KEY"))
     assert manifest.samples > 0
@@ -229,7 +229,7 @@ def test_the_api_key_comes_from_the_environment_and_is_never_written(world, tmp_
 
 def test_cli_stops_at_max_cost_with_exit_code_3_and_resumes(world, tmp_path):
     runner = CliRunner()
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         base = ["generate", "--world", str(world), "--out", str(tmp_path / "ds"), "--teacher", "openai",
                 "--model", "fake-1", "--base-url", f"{server.url}/v1", "--price-prompt", "10", "--concurrency", "2"]
         dry = runner.invoke(app, [*base, "--dry-run"])
@@ -249,7 +249,7 @@ def test_cli_stops_at_max_cost_with_exit_code_3_and_resumes(world, tmp_path):
 
 def test_cli_batch_image_sends_one_request_per_image_and_refuses_unknown_modes(world, tmp_path):
     runner = CliRunner()
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         base = ["generate", "--world", str(world), "--teacher", "openai", "--model", "fake-1",
                 "--base-url", f"{server.url}/v1"]
         done = runner.invoke(app, [*base, "--out", str(tmp_path / "ds"), "--batch", "image"])
@@ -263,7 +263,7 @@ def test_cli_batch_image_sends_one_request_per_image_and_refuses_unknown_modes(w
 def test_respond_words_one_plan_through_an_engine(world):
     scene = next(iter(ToyWorldSource(world)))
     plan = get_planner("multi_object").plan(scene, unit_rng(0, scene.image_id, "multi_object"), limit=1)[0]
-    with FakeServer(fake_teacher.correct) as server, \
+    with FakeServer(faketeacher.correct) as server, \
             Engine(make_client("openai", f"{server.url}/v1", api_key_env=None)) as engine:
         teacher = make_teacher("openai", TeacherConfig("fake-1"), engine=engine)
         output = teacher.respond(scene, plan, unit_rng(0, 1, "x"))
@@ -282,7 +282,7 @@ def test_cli_refuses_llm_options_for_the_rules_teacher(world, tmp_path):
     ("paraphrase", "anthropic", "", (), "prompt"),
 ])
 def test_structured_output_falls_back_and_is_recorded(world, tmp_path, teacher, api, base, structured, mode):
-    play = fake_teacher.paraphrase if teacher == "paraphrase" else fake_teacher.correct
+    play = faketeacher.paraphrase if teacher == "paraphrase" else faketeacher.correct
     with FakeServer(play, structured=structured) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher, limit=1, categories=["negative"],
                             llm={"model": "fake-1", "base_url": server.url + base, "api": api})
@@ -293,13 +293,13 @@ def test_structured_output_falls_back_and_is_recorded(world, tmp_path, teacher, 
 
 def asked_categories(exchange) -> list[str]:
     """The categories a per-image request asks about, in order."""
-    _, layout = fake_teacher.asked(exchange.body)
+    _, layout = faketeacher.asked(exchange.body)
     return [category for category, _ in layout]
 
 
 @pytest.mark.parametrize(("teacher", "base", "mode"), [("openai", "/v1", "json_schema"), ("anthropic", "", "tool")])
 def test_per_image_asks_once_per_image_for_the_same_samples(world, tmp_path, teacher, base, mode):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         options = {"model": "fake-1", "base_url": server.url + base}
         unit = generate(ToyWorldSource(world), tmp_path / "unit", teacher=teacher, llm={**options, "batch": "unit"})
         server.log.clear()
@@ -324,21 +324,21 @@ def test_per_image_asks_once_per_image_for_the_same_samples(world, tmp_path, tea
 
 def test_per_image_retries_only_the_wrong_plan(world, tmp_path):
     def one_wrong(body):
-        answer = json.loads(fake_teacher.correct(body))
-        if "Plans to answer again" not in fake_teacher.user_texts(body)[-1]:
-            answer["multi_object"][0]["target_ids"] = [fake_teacher.UNKNOWN_ID]  # unknown_target, first try only
+        answer = json.loads(faketeacher.correct(body))
+        if "Plans to answer again" not in faketeacher.user_texts(body)[-1]:
+            answer["multi_object"][0]["target_ids"] = [faketeacher.UNKNOWN_ID]  # unknown_target, first try only
         return json.dumps(answer)
 
     with FakeServer(one_wrong) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", limit=2,
                             llm=llm(server, batch="image"))
     assert manifest.rejected == 0 and len(server.log) == 4  # two images, each one question + one retry
-    retries = [e for e in server.log if "Plans to answer again" in fake_teacher.user_texts(e.body)[-1]]
+    retries = [e for e in server.log if "Plans to answer again" in faketeacher.user_texts(e.body)[-1]]
     assert len(retries) == 2
     for retry in retries:
-        note = fake_teacher.user_texts(retry.body)[-1]
+        note = faketeacher.user_texts(retry.body)[-1]
         assert note.startswith("Your answer was not accepted: multi_object answer 1: unknown_target")
-        assert asked_categories(retry) == ["multi_object"] and len(fake_teacher.asked(retry.body)[0]) == 1
+        assert asked_categories(retry) == ["multi_object"] and len(faketeacher.asked(retry.body)[0]) == 1
     samples = list(iter_samples(tmp_path))
     retried = [s["id"] for s in samples if len(s["provenance"]["usage"]["requests"]) == 2]
     first_multi = [next(s["id"] for s in samples if s["category"] == "multi_object" and s["image"]["id"] == image)
@@ -347,7 +347,7 @@ def test_per_image_retries_only_the_wrong_plan(world, tmp_path):
 
 
 def test_per_image_rejects_what_stays_wrong_with_reason_codes(world, tmp_path):
-    with FakeServer(fake_teacher.wrong) as server:
+    with FakeServer(faketeacher.wrong) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="image"), limit=2)
     assert manifest.samples == 0 and set(manifest.rejections) == {"unknown_target", "no_target_mismatch"}
     assert len(server.log) == 4 and len(set(server.keys())) == 4
@@ -362,7 +362,7 @@ def test_per_image_rejects_what_stays_wrong_with_reason_codes(world, tmp_path):
     ("paraphrase", "anthropic", "", ("tool",), "tool"),
 ])
 def test_per_image_structured_output_falls_back(world, tmp_path, teacher, api, base, structured, mode):
-    play = fake_teacher.paraphrase if teacher == "paraphrase" else fake_teacher.correct
+    play = faketeacher.paraphrase if teacher == "paraphrase" else faketeacher.correct
     with FakeServer(play, structured=structured) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher, limit=2,
                             llm={"model": "fake-1", "base_url": server.url + base, "api": api, "batch": "image"})
@@ -377,7 +377,7 @@ def test_per_image_structured_output_falls_back(world, tmp_path, teacher, api, b
 
 
 def test_paraphrase_per_image_keeps_the_planners_targets_and_the_unit_words(world, tmp_path):
-    with FakeServer(fake_teacher.paraphrase) as server:
+    with FakeServer(faketeacher.paraphrase) as server:
         unit = generate(ToyWorldSource(world), tmp_path / "unit", teacher="paraphrase", llm=llm(server, batch=True))
         server.log.clear()
         image = generate(ToyWorldSource(world), tmp_path / "image", teacher="paraphrase",
@@ -390,19 +390,19 @@ def test_paraphrase_per_image_keeps_the_planners_targets_and_the_unit_words(worl
 @pytest.mark.parametrize("teacher", ["openai", "anthropic"])
 def test_per_image_vision_sends_each_image_once(world, tmp_path, teacher):
     base = "/v1" if teacher == "openai" else ""
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         manifest = generate(ToyWorldSource(world), tmp_path, teacher=teacher,
                             llm={**llm(server, vision=True, image_size=200, batch="image"),
                                  "base_url": server.url + base})
     assert manifest.samples > 20 and len(server.log) == 4
-    sent = [fake_teacher.images(e.body) for e in server.log]
+    sent = [faketeacher.images(e.body) for e in server.log]
     assert all(len(images) == 1 for images in sent) and len({images[0] for images in sent}) == 4
     with Image.open(io.BytesIO(base64.b64decode(sent[0][0]))) as image:
         assert image.size == (200, 150)
 
 
 def test_per_image_dry_run_counts_one_request_per_image(world, tmp_path):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         options = llm(server, batch="image", vision=True, prices=(2.0, 8.0), params={"max_tokens": 100})
         guess = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds", llm=options)
         unit = estimate(ToyWorldSource(world), teacher="openai", out_dir=tmp_path / "ds",
@@ -418,7 +418,7 @@ def test_per_image_dry_run_counts_one_request_per_image(world, tmp_path):
 
 
 def test_per_image_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
-    with FakeServer(fake_teacher.fixed_on_feedback) as server:
+    with FakeServer(faketeacher.fixed_on_feedback) as server:
         whole = generate(ToyWorldSource(world), tmp_path / "whole", teacher="openai", llm=llm(server, batch="image"))
         paid_whole = len(server.log)
         server.log.clear()
@@ -436,7 +436,7 @@ def test_per_image_budget_stop_then_resume_equals_an_uninterrupted_run(world, tm
 
 def test_per_image_resume_of_a_half_written_image_is_answered_from_the_cache(world, tmp_path):
     # A run killed while writing an image's units: the rest are asked with the very same request.
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="image"))
         whole = dataset_files(tmp_path)
         log = tmp_path / "completed.log"
@@ -448,7 +448,7 @@ def test_per_image_resume_of_a_half_written_image_is_answered_from_the_cache(wor
 
 
 def test_batch_settings_must_match_to_resume_and_old_booleans_still_do(world, tmp_path):
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch=True), limit=1)
         # a dataset recorded as "batch": true (before per-image mode) resumes under its new name
         generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, batch="unit"), limit=2)
@@ -462,7 +462,7 @@ def test_batch_settings_must_match_to_resume_and_old_booleans_still_do(world, tm
 def test_respond_per_image_words_one_plan_in_the_per_image_form(world):
     scene = next(iter(ToyWorldSource(world)))
     plan = get_planner("part").plan(scene, unit_rng(0, scene.image_id, "part"), limit=1)[0]
-    with FakeServer(fake_teacher.correct) as server, \
+    with FakeServer(faketeacher.correct) as server, \
             Engine(make_client("openai", f"{server.url}/v1", api_key_env=None)) as engine:
         teacher = make_teacher("openai", TeacherConfig("fake-1", batch="image"), engine=engine)
         output = teacher.respond(scene, plan, unit_rng(0, 1, "x"))

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from groundv.engine import faketeacher
 from groundv.engine.fakeserver import FakeServer, Fault, FaultPlan
 from groundv.sources.toyworld import write_toyworld
 from groundv.store import read_manifest
-from tests.teachers import fake_teacher
 
 GROUNDV = [sys.executable, "-c", "from groundv.cli import main; main()"]
 
@@ -41,7 +41,7 @@ def test_kill_9_and_rerun_gives_the_uninterrupted_dataset_and_pays_nothing_twice
     # that also fails now and then (a 500, a 429), which the engine retries.
     faults = FaultPlan([Fault("500") if i % 40 == 39 else Fault("429", 0.1) if i % 40 == 19 else Fault("slow")
                         for i in range(2000)])
-    with FakeServer(fake_teacher.fixed_on_feedback, latency=0.05, faults=faults) as server:
+    with FakeServer(faketeacher.fixed_on_feedback, latency=0.05, faults=faults) as server:
         def command(out: Path) -> list[str]:
             return [*GROUNDV, "generate", "--world", str(world), "--out", str(out), "--teacher", "openai",
                     "--model", "fake-1", "--base-url", f"{server.url}/v1", "--concurrency", "4"]

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from groundv.engine import ray_executor
+from groundv.engine import faketeacher, ray_executor
 from groundv.engine.failures import TeacherUnavailable
 from groundv.engine.fakeserver import FakeServer, FaultPlan
 from groundv.generate import generate
 from groundv.sources.toyworld import ToyWorldSource, write_toyworld
 from groundv.store import read_manifest
-from tests.teachers import fake_teacher
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (the 'ray' extra)")
 pytest.importorskip("ray.data", reason="Ray's data library is not installed (the 'ray' extra)")
@@ -34,7 +33,7 @@ def dataset_files(directory: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_ray_writes_the_local_executors_dataset_and_reuses_its_cache(tmp_path, ray_cluster):
     world = write_toyworld(tmp_path / "world", 5, seed=4)
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         llm = {"model": "fake-1", "base_url": f"{server.url}/v1"}
         generate(ToyWorldSource(world), tmp_path / "local", teacher="openai", llm=llm)
         sent_local = len(server.log)
@@ -58,7 +57,7 @@ def test_ray_resumes_a_local_run_in_chunks(tmp_path, ray_cluster, monkeypatch):
     # Chunks of three: the first holds two scenes done before and one to do, the second three to do.
     monkeypatch.setattr(ray_executor, "SCENES_PER_CHUNK", 3)
     world = write_toyworld(tmp_path / "world", 6, seed=5)
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         llm = {"model": "fake-1", "base_url": f"{server.url}/v1"}
         generate(ToyWorldSource(world), tmp_path / "whole", teacher="openai", llm=llm)
         generate(ToyWorldSource(world), tmp_path / "split", teacher="openai", llm=llm, limit=2)
@@ -84,7 +83,7 @@ class CountingSource(ToyWorldSource):
 def test_an_endpoint_failing_under_ray_raises_its_own_error_and_stops_the_manifest(tmp_path, ray_cluster):
     # The actor's error crosses a process boundary: it must arrive as itself, not as a pickling TypeError.
     world = write_toyworld(tmp_path / "world", 3, seed=6)
-    with FakeServer(fake_teacher.correct, faults=FaultPlan(["500"] * 1000)) as server, \
+    with FakeServer(faketeacher.correct, faults=FaultPlan(["500"] * 1000)) as server, \
             pytest.raises(TeacherUnavailable, match="gave no usable answer after 1 attempts"):
         generate(ToyWorldSource(world), tmp_path / "out", teacher="openai", executor="ray",
                  llm={"model": "fake-1", "base_url": f"{server.url}/v1", "max_retries": 0})
@@ -93,7 +92,7 @@ def test_an_endpoint_failing_under_ray_raises_its_own_error_and_stops_the_manife
 
 def test_ray_per_image_requests_match_the_local_executor(tmp_path, ray_cluster):
     world = write_toyworld(tmp_path / "world", 3, seed=7)
-    with FakeServer(fake_teacher.correct) as server:
+    with FakeServer(faketeacher.correct) as server:
         llm = {"model": "fake-1", "base_url": f"{server.url}/v1", "batch": "image"}
         generate(ToyWorldSource(world), tmp_path / "local", teacher="openai", llm=llm)
         assert len(server.log) == 3

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from groundv.cli import app
 from groundv.engine.fakeserver import FakeServer
+from groundv.engine.faketeacher import images, user_texts
 from groundv.engine.ledger import BudgetExhausted
 from groundv.errors import ConfigError
 from groundv.export.base import open_dataset_source, scenes_for
@@ -25,7 +26,6 @@ from groundv.store import iter_samples, read_manifest
 from groundv.teachers.llm import region_list
 from groundv.verify import VERDICTS_FILE, make_verifier, verify
 from groundv.verify_llm import PROMPT_VERSION
-from tests.teachers.fake_teacher import images, user_texts
 
 runner = CliRunner()
 QUESTION = "\n\nInstruction:\n"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from groundv.engine import faketeacher
 from groundv.engine.request import ChatRequest, ChatResponse
 from groundv.errors import ConfigError
 from groundv.generate import TEACHERS, make_teacher, unit_rng
@@ -23,7 +24,6 @@ from groundv.teachers.marks import marked_image, marked_png, scaled_size
 from groundv.teachers.openai import OpenAITeacher
 from groundv.teachers.paraphrase import ParaphraseTeacher
 from tests.conftest import make_region, make_scene
-from tests.teachers import fake_teacher
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def run(teacher: LLMTeacher, chat: FakeChat, scene, category, plans, check=None)
 @pytest.mark.parametrize("batch", [False, True])
 def test_correct_answers_parse_and_record_usage(scene, batch):
     plans = plans_of(scene, "multi_granularity")
-    chat = FakeChat(fake_teacher.correct)
+    chat = FakeChat(faketeacher.correct)
     answers = run(OpenAITeacher(TeacherConfig("m", batch=batch)), chat, scene, "multi_granularity", plans)
     assert len(chat.requests) == (1 if batch else len(plans))
     for plan, answer in zip(plans, answers, strict=True):
@@ -150,7 +150,7 @@ def test_schema_failure_is_fed_back_once_with_the_error(scene):
 
 def test_validation_failure_is_fed_back_and_fixed(scene):
     plans = plans_of(scene, "multi_object")
-    chat = FakeChat(fake_teacher.fixed_on_feedback)
+    chat = FakeChat(faketeacher.fixed_on_feedback)
 
     def check(plan, output):
         return None if set(output.target_ids) == set(plan.target_ids) else f"targets_disagree ({output.target_ids})"
@@ -170,13 +170,13 @@ def test_batch_retry_names_the_failing_answer_and_keeps_the_good_ones(scene):
 
     def half_wrong(body):
         calls.append(body)
-        items = json.loads(fake_teacher.correct(body))["samples"]
+        items = json.loads(faketeacher.correct(body))["samples"]
         items[1]["subtype"] = "nonsense"
         return json.dumps({"samples": items})
 
     answers = run(OpenAITeacher(TeacherConfig("m", batch=True)), FakeChat(half_wrong), scene, "part", plans)
     assert len(calls) == 2
-    assert "answer 2: the answer does not match the schema" in fake_teacher.user_texts(calls[1])[-1]
+    assert "answer 2: the answer does not match the schema" in faketeacher.user_texts(calls[1])[-1]
     assert answers[0].error is None and answers[1].output is None and INVALID_ANSWER == "invalid_answer"
     assert len(answers[0].usage) == 1 and len(answers[1].usage) == 2
 
@@ -186,7 +186,7 @@ def test_unparseable_answers_say_why(scene):
     plans = plans_of(scene, "negative")[:1]
     (answer,) = run(teacher, FakeChat(lambda body: "I cannot help with that."), scene, "negative", plans)
     assert answer.error == "the answer holds no JSON object" and answer.raw == "I cannot help with that."
-    fenced = "```json\n" + fake_teacher.correct(openai_body(teacher.asks(
+    fenced = "```json\n" + faketeacher.correct(openai_body(teacher.asks(
         scene, "negative", plans, np.random.default_rng(0))[0].request)) + "\n```"
     (answer,) = run(teacher, FakeChat(lambda body: fenced), scene, "negative", plans)
     assert answer.error is None
@@ -196,11 +196,11 @@ def test_paraphrase_keeps_the_planners_targets(scene):
     plans = plans_of(scene, "multi_object")
     teacher = ParaphraseTeacher(TeacherConfig("m"))
     chat = FakeChat(lambda body: json.dumps({"instruction": "Mask the thing.", "response": "Masked.",
-                                             "target_ids": [fake_teacher.UNKNOWN_ID]}))
+                                             "target_ids": [faketeacher.UNKNOWN_ID]}))
     answers = run(teacher, chat, scene, "multi_object", plans)
     # target_ids is not part of the paraphrase schema: the answer is refused, never used as targets
     assert all(a.output is None and "unexpected key 'target_ids'" in a.error for a in answers)
-    answers = run(teacher, FakeChat(fake_teacher.paraphrase), scene, "multi_object", plans)
+    answers = run(teacher, FakeChat(faketeacher.paraphrase), scene, "multi_object", plans)
     assert [a.output.target_ids for a in answers] == [p.target_ids for p in plans]
     assert all(a.output.instruction.startswith("Please, ") for a in answers)
     draft = json.loads(chat.requests[0].messages[-1]["content"].split("Plan:\n", 1)[1])["draft"]
@@ -290,7 +290,7 @@ def test_per_image_correct_answers_equal_the_per_unit_ones(scene, vision):
     png = marked_png(scene, 160) if vision else None
     got = {}
     for batch in ("unit", "image"):
-        chat = FakeChat(fake_teacher.correct)
+        chat = FakeChat(faketeacher.correct)
         teacher = OpenAITeacher(TeacherConfig("m", vision=vision, image_size=160, batch=batch))
         got[batch] = asyncio.run(teacher.answer_scene(chat, scene, units_of(scene), image=png))
         requests = len(chat.requests)
@@ -308,7 +308,7 @@ def test_per_image_retry_asks_only_the_failing_plan_with_its_error(scene):
 
     def one_wrong(body):
         bodies.append(body)
-        answer = json.loads(fake_teacher.correct(body))
+        answer = json.loads(faketeacher.correct(body))
         if len(bodies) == 1:
             answer["part"][1]["subtype"] = "nonsense"  # the second part plan's answer is off-schema
         return json.dumps(answer)
@@ -336,7 +336,7 @@ def test_per_image_validation_failure_is_fed_back_per_category(scene):
     def check(plan, output):
         return None if set(output.target_ids) == set(plan.target_ids) else f"unknown_target ({output.target_ids})"
 
-    chat = FakeChat(fake_teacher.fixed_on_feedback)
+    chat = FakeChat(faketeacher.fixed_on_feedback)
     answers = asyncio.run(OpenAITeacher(TeacherConfig("m", batch="image")).answer_scene(
         chat, scene, units, checks={"multi_object": check, "part": check}))
     assert len(chat.requests) == 2
@@ -350,7 +350,7 @@ def test_per_image_answer_missing_a_category_fails_only_that_categorys_plans(sce
     units = units_of(scene, ("negative", "part"))
 
     def no_part(body):
-        answer = json.loads(fake_teacher.correct(body))
+        answer = json.loads(faketeacher.correct(body))
         answer.pop("part", None)
         return json.dumps(answer)
 
@@ -361,7 +361,7 @@ def test_per_image_answer_missing_a_category_fails_only_that_categorys_plans(sce
     assert all(len(a.usage) == 2 for a in part) and all(len(a.usage) == 1 for a in negative)
 
     def short(body):
-        answer = json.loads(fake_teacher.correct(body))
+        answer = json.loads(faketeacher.correct(body))
         answer["negative"] = answer["negative"][:1]
         return json.dumps(answer)
 
@@ -379,7 +379,7 @@ def test_paraphrase_per_image_shows_its_examples_once_and_keeps_the_targets(scen
     assert system.count("You rewrite requests") == 1 and system.count('{"instruction": str, "response": str}') == 5
     examples = [json.loads(m["content"]) for m in ask.request.messages[1:-1:2]]
     assert [list(e) for e in examples] == [["negative"], ["multi_object"], ["part"]]
-    answers = asyncio.run(teacher.answer_scene(FakeChat(fake_teacher.paraphrase), scene, units))
+    answers = asyncio.run(teacher.answer_scene(FakeChat(faketeacher.paraphrase), scene, units))
     assert [[a.output.target_ids for a in unit] for unit in answers] == \
         [[p.target_ids for p in plans] for _, plans, _ in units]
 

@@ -8,7 +8,8 @@
 - :mod:`~groundv.engine.limiter`: :class:`AimdLimiter`.
 - :mod:`~groundv.engine.estimate`: :func:`estimate_tokens` for ``--dry-run``.
 - :mod:`~groundv.engine.failures`: :class:`TeacherUnavailable`, :class:`TeacherRefused`, :class:`EngineStopped`.
-- :mod:`~groundv.engine.fakeserver`: a fault-injecting loopback server for tests and benchmarks.
+- :mod:`~groundv.engine.fakeserver`: a fault-injecting loopback server for tests and benchmarks;
+  :mod:`~groundv.engine.faketeacher`: answers for it that play a teacher.
 """
 
 from groundv.engine.cache import ResponseCache

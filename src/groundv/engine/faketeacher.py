@@ -3,7 +3,11 @@
 They read what groundv asked from the request body (OpenAI or Anthropic shape; per plan, per unit or
 per image) and answer like a teacher would: :func:`correct` copies each plan's targets and subtype and
 words its facts, :func:`wrong` names a region id no scene has, :func:`paraphrase` rewrites the rules
-teacher's draft.
+teacher's draft, :func:`fixed_on_feedback` is wrong until it is told why. The tests and benchmarks
+use them to run the LLM paths end to end without a model; so can a user checking a pipeline::
+
+    with FakeServer(faketeacher.correct) as server:
+        generate(source, "ds", teacher="openai", llm={"model": "fake", "base_url": f"{server.url}/v1"})
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def asked(body: dict[str, Any]) -> tuple[list[dict[str, Any]], Layout]:
             return json.loads(text.split("\n\nPlans (answer each, in order):\n", 1)[1]), "unit"
         if "\n\nPlan:\n" in text:
             return [json.loads(text.split("\n\nPlan:\n", 1)[1])], "plan"
-    raise AssertionError("no plan in the request")
+    raise ValueError("no groundv plan in the request")
 
 
 def _reply(items: list[dict[str, Any]], layout: Layout) -> str:
