@@ -12,7 +12,7 @@ from groundv.benchmarks.dataset import read_dataset
 from groundv.errors import ConfigError, InputError
 from groundv.eval import write_jsonl
 from groundv.eval.run import evaluate
-from groundv.predict import Answer, ImageLookup, Predictor, load_predictor, predict_items
+from groundv.predict import Answer, ImageLookup, Predictor, load_predictor, predict_items, write_predictions
 from groundv.scene import Scene
 
 
@@ -59,6 +59,46 @@ def test_images_only_lookup_serves_real_models_but_not_annotation_readers(toy_da
         list(predict_items(load_predictor("largest"), first, ImageLookup(world_images)))
 
 
+class Looker(Predictor):
+    """A model that reads the pixels (as real models do): always "no target", after looking."""
+
+    name = "looker"
+
+    def predict(self, image: Image.Image, instruction: str, *, scene: Scene | None = None) -> Answer:
+        assert image.getbbox() is not None  # a real picture, not a blank stand-in
+        return Answer(masks.empty(image.height, image.width), True)
+
+
 def test_a_missing_image_is_named(toy_dataset, tmp_path):
     with pytest.raises(InputError, match="not found"):
-        list(predict_items(load_predictor("empty"), items(toy_dataset)[:1], ImageLookup(tmp_path)))
+        list(predict_items(Looker(), items(toy_dataset)[:1], ImageLookup(tmp_path)))
+
+
+def test_baselines_never_read_image_files(toy_dataset, tmp_path):
+    first = items(toy_dataset)[:3]
+    out = list(predict_items(load_predictor("empty"), first, ImageLookup(tmp_path / "no-images-here")))
+    assert [r["no_target"] for r in out] == [True] * 3
+    assert [masks.size(r["mask"]) for r in out] == [i.size for i in first]
+    lookup = ImageLookup.from_dataset(toy_dataset)
+    lookup.images = tmp_path / "no-images-here"  # the regions are read, the pictures are not
+    assert len(list(predict_items(load_predictor("largest"), first, lookup))) == 3
+    assert all(not load_predictor(name).needs_image for name in ("empty", "largest", "oracle-category"))
+    assert Looker.needs_image
+
+
+def test_write_predictions_is_all_or_nothing(toy_dataset, tmp_path):
+    path = tmp_path / "preds.jsonl"
+    path.write_bytes(b"earlier\n")
+    good = list(predict_items(load_predictor("empty"), items(toy_dataset)[:2], ImageLookup(None)))
+
+    def failing():
+        yield from good
+        raise InputError("the model broke")
+
+    with pytest.raises(InputError, match="the model broke"):
+        write_predictions(failing(), path)
+    assert path.read_bytes() == b"earlier\n" and sorted(p.name for p in tmp_path.iterdir()) == ["preds.jsonl"]
+    with pytest.raises(InputError):
+        write_predictions(failing(), tmp_path / "new.jsonl")
+    assert not (tmp_path / "new.jsonl").exists()
+    assert write_predictions(iter(good), path) == 2 and len(path.read_bytes().splitlines()) == 2

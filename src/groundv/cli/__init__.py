@@ -15,5 +15,6 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Entry point of the console script and of ``python -m groundv`` / ``python -m groundv.cli``."""
+    # The name usage lines show, also under ``python -m`` (whose argv[0] is __main__.py).
+    app(prog_name="groundv")

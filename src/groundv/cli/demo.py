@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from groundv.cli._app import _handles_errors, _parent, _progress, app, out
+from groundv.cli._app import _check_out, _command, _handles_errors, _parent, _progress, app, out
 from groundv.cli._tables import _metrics_table, _stats_tables, _summary_table
 from groundv.cli.sources import _write_toyworld
 from groundv.summary import summarize
@@ -34,7 +34,7 @@ def demo_cmd(
     from groundv.sources.toyworld import ToyWorldSource
     from groundv.store import iter_samples, sample_scene
 
-    world = _write_toyworld(out_dir / "toyworld", scenes, seed)
+    world = _write_toyworld(_check_out(out_dir, "folder") / "toyworld", scenes, seed)
     source = ToyWorldSource(world)
     busiest: list[Any] = []
     with _progress() as bar:
@@ -78,10 +78,11 @@ def demo_cmd(
     for category, sample_id, path in drawn:
         out.print(f"  a {category} sample ({sample_id}): {path}", soft_wrap=True)
     out.print(f"  evaluation items from the dataset: {items}; the 'always no target' baseline: {baseline}")
-    out.print(f"  look again with: groundv stats {dataset}")
+    out.print(f"  look again with: {_command('groundv', 'stats', dataset)}", soft_wrap=True)
     out.print("Next:", soft_wrap=True)
-    out.print(f"  check it by hand in the browser: groundv review {dataset}   (the 'review' extra)", soft_wrap=True)
-    out.print(f"  have a model word it: groundv generate --world {world} --out ds "
+    out.print(f"  check it by hand in the browser: {_command('groundv', 'review', dataset)}   (the 'review' extra)",
+              soft_wrap=True)
+    out.print(f"  have a model word it: {_command('groundv', 'generate', '--world', world, '--out', 'ds')} "
               "--teacher openai --model M --base-url URL --dry-run", soft_wrap=True)
     out.print("  see the paper's effect on a laptop: groundv reproduce --quick   (the 'student' extra)", soft_wrap=True)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from groundv.cli._app import _handles_errors, _progress, app, err, out
+from groundv.cli._app import _check_out, _handles_errors, _progress, app, err, out
 from groundv.cli._tables import _metrics_table, _pct
 from groundv.errors import ConfigError
 
@@ -36,6 +36,7 @@ def items_cmd(
     from groundv.benchmarks import read_benchmark
     from groundv.eval import write_jsonl
 
+    _check_out(out_path, "file")
     size = _parse_size(image_size) if image_size is not None else None
     items = read_benchmark(benchmark, paths, split=split, group=group, image_size=size)  # type: ignore[arg-type]
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +118,8 @@ def eval_cmd(
                                            "--nt-from-mask": nt_from_mask})
     if images is not None and report is None:
         raise ConfigError("--images only draws the --report pictures", hint="add --report DIR")
+    if report is not None:
+        _check_out(report, "folder", "--report")
     say = err if as_json else out
     with _progress() as bar:
         tasks: dict[str, Any] = {}

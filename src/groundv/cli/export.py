@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from groundv.cli._app import _handles_errors, app, err, out
+from groundv.cli._app import _check_out, _handles_errors, app, err, out
 from groundv.errors import ConfigError
 
 
@@ -35,6 +35,7 @@ def export_cmd(
     from groundv.export import get_exporter
 
     exporter = get_exporter(fmt)
+    _check_out(out_dir, "folder")
     options: dict[str, Any] = {}
     if copy_images:
         if "copy_images" not in _inspect.signature(exporter).parameters:

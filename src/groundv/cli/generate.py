@@ -22,6 +22,8 @@ from groundv.cli._app import (
     PricePromptOption,
     TemperatureOption,
     VisionOption,
+    _check_out,
+    _command,
     _handles_errors,
     _parent,
     _progress,
@@ -57,7 +59,7 @@ def _dataset_source(source: str | None, path: Path | None, world: Path | None, s
                                        "images": str((world / "images").resolve())}
     if scenes is not None:
         # Checked before the world is rendered into it, so a wrong --out is refused at once.
-        _check_out(out_dir)
+        _check_empty_out(out_dir)
         folder = out_dir / "toyworld"
         if not (folder / "instances.json").is_file():
             _write_toyworld(folder, scenes, seed)
@@ -78,7 +80,7 @@ def _dataset_source(source: str | None, path: Path | None, world: Path | None, s
     return opened, info
 
 
-def _check_out(out_dir: Path) -> None:
+def _check_empty_out(out_dir: Path) -> None:
     from groundv.store import MANIFEST
 
     if out_dir.is_dir() and not (out_dir / MANIFEST).is_file():
@@ -89,7 +91,7 @@ def _check_out(out_dir: Path) -> None:
 
 
 @app.command("generate")
-@_handles_errors
+@_handles_errors(interrupted="the finished units are kept in {out_dir}; run the same command to resume")
 def generate_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="The dataset folder to write (or resume).")],
     path: Annotated[Path | None, typer.Argument(help="With --source: the format's annotation file or folder.")
@@ -184,6 +186,9 @@ def generate_cmd(
                "image_size": image_size, "batch": batch, "params": params, "concurrency": concurrency,
                "max_cost": max_cost, "max_requests": max_requests, "prices": (price_prompt, price_completion),
                **({"cache": cache} if cache is not None else {})}
+    _check_out(out_dir, "folder")
+    if cache is not None:
+        _check_out(cache, "file", "--cache")
     src, info = _dataset_source(source, path, world, scenes, out_dir, seed, images, parts, masks,
                                 exclude_refs, skip_bad)
     if dry_run:
@@ -212,7 +217,26 @@ def generate_cmd(
             raise typer.Exit(3) from None
     for table in _stats_tables(manifest, out_dir):
         out.print(table)
-    out.print(f"wrote {manifest.samples:,} samples and {manifest.rejected:,} rejections to [bold]{out_dir}[/]")
+    out.print(f"wrote {manifest.samples:,} samples and {manifest.rejected:,} rejections to "
+              f"[bold]{escape(str(out_dir))}[/]", highlight=False)
+    _warn_low_acceptance(manifest.samples, manifest.rejected, out_dir, llm=teacher in LLM_TEACHERS)
+
+
+#: below this share of accepted plans a run is almost surely misconfigured (wrong model, wrong endpoint)
+_LOW_ACCEPTANCE = 0.1
+
+
+def _warn_low_acceptance(samples: int, rejected: int, out_dir: Path, *, llm: bool) -> None:
+    """Warn when (almost) every plan was rejected: the exit code stays 0, but the dataset is (nearly) empty."""
+    tried = samples + rejected
+    if not tried or samples / tried >= _LOW_ACCEPTANCE:
+        return
+    err.print(f"[bold yellow]warning:[/] only {samples:,} of {tried:,} plans were accepted "
+              f"({100 * samples / tried:.0f}%)", highlight=False, soft_wrap=True)
+    check = "check --model and --base-url (does that server run that model?); " if llm else ""
+    err.print(f"[bold]hint:[/] {check}the rejection reasons: {_command('groundv', 'stats', out_dir)}, and the "
+              f"teacher's raw answers in {escape(str(out_dir / 'rejections-*.jsonl'))}", highlight=False,
+              soft_wrap=True)
 
 
 def _llm_progress() -> Progress:
@@ -273,6 +297,8 @@ def show_cmd(
     """
     from groundv.store import iter_samples, read_manifest, sample_scene
 
+    if out_path is not None:
+        _check_out(out_path, "image")
     manifest = read_manifest(directory)
     found = next((s for s in iter_samples(directory) if s["id"] == sample_id), None)
     if found is None:
@@ -283,4 +309,4 @@ def show_cmd(
     target = out_path or directory / "show" / f"{sample_id}.png"
     draw_sample(found, load_image(sample_scene(found, manifest, directory))).save(_parent(target))
     out.print(f"{found['category']}: {escape(found['instruction'])}", highlight=False)
-    out.print(f"drew [bold]{target}[/]")
+    out.print(f"drew [bold]{escape(str(target))}[/]", highlight=False)

@@ -46,8 +46,8 @@ def review_cmd(
               f"({'two reviewers, blind' if reviewers == 2 else 'one reviewer'}); verdicts go to "
               f"[bold]{escape(str(session.log.path))}[/]", highlight=False, soft_wrap=True)
     serve(session, host=host, port=port, reviewer=reviewer,
-          announce=lambda url: out.print(f"open [bold cyan]{escape(url)}[/]  (Ctrl+C stops)", highlight=False,
-                                         soft_wrap=True))
+          announce=lambda url, who: out.print(f"open [bold cyan]{escape(url)}[/]{f' {who}' if who else ''}  "
+                                              "(Ctrl+C stops)", highlight=False, soft_wrap=True))
 
 
 @app.command("split")

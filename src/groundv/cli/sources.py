@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from groundv.cli._app import _handles_errors, _progress, app, err, out
+from groundv.cli._app import _check_out, _command, _handles_errors, _progress, app, err, out
 from groundv.cli._tables import _summary_table
 from groundv.errors import ConfigError
 from groundv.sources import FORMATS, Source, open_source
@@ -72,6 +73,8 @@ def inspect_cmd(
 
     Example: groundv inspect coco instances_val2017.json --images val2017 --render 139
     """
+    if render:
+        _check_out(out_dir, "folder")
     source = _open(fmt, path, images, parts, masks, exclude_refs, skip_bad)
     wanted = {str(r) for r in render or ()}
     found: dict[str, Path] = {}
@@ -110,8 +113,9 @@ def toyworld_cmd(
 
     Example: groundv toyworld --scenes 500 --seed 1 --out toy
     """
-    path = _write_toyworld(out_dir, scenes, seed)
-    out.print(f"wrote {scenes} scenes to [bold]{path}[/] (read it with: groundv inspect toyworld {path})")
+    path = _write_toyworld(_check_out(out_dir, "folder"), scenes, seed)
+    out.print(f"wrote {scenes} scenes to [bold]{escape(str(path))}[/] (read it with: "
+              f"{_command('groundv', 'inspect', 'toyworld', path)})", highlight=False, soft_wrap=True)
 
 
 def _write_toyworld(out_dir: Path, scenes: int, seed: int) -> Path:

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from groundv.cli._app import _handles_errors, _parent, _progress, app, out
+from groundv.cli._app import _check_out, _command, _handles_errors, _parent, _progress, app, out
 from groundv.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def _step_bar(bar: Progress) -> Callable[[str, int, int], None]:
 
 
 @app.command("predict")
-@_handles_errors
+@_handles_errors(interrupted="no predictions were written ({out_path} is unchanged); run the command again")
 def predict_cmd(
     model: Annotated[str, typer.Option(
         "--model", help="empty, largest, oracle-category, or a model folder from 'groundv train'.")],
@@ -44,25 +44,34 @@ def predict_cmd(
 
     Example: groundv predict --model largest --items test.jsonl --dataset ds --out preds.jsonl
     """
-    from groundv.eval import read_items, write_jsonl
-    from groundv.predict import ImageLookup, load_predictor, predict_items
+    from groundv.eval import read_items
+    from groundv.predict import ImageLookup, load_predictor, predict_items, write_predictions
 
-    if (dataset is None) == (images is None):
-        raise ConfigError("say where the images are", hint="pass exactly one of --dataset DIR or --images DIR")
-    lookup = ImageLookup.from_dataset(dataset) if dataset is not None else ImageLookup(images)
+    _check_out(out_path, "file")
+    if dataset is not None and images is not None:
+        raise ConfigError("--dataset and --images both say where the images are",
+                          hint="pass one of them: --dataset DIR for a groundv dataset, else --images DIR")
     predictor = load_predictor(model)
+    if predictor.needs_scene and dataset is None:
+        raise ConfigError(f"the {predictor.name!r} baseline reads the images' annotations, which only a groundv "
+                          "dataset gives", hint="pass --dataset DIR (the dataset the items were made from)")
+    # The baselines never read pixels, so `empty` needs neither.
+    if predictor.needs_image and dataset is None and images is None:
+        raise ConfigError("say where the images are", hint="pass --dataset DIR or --images DIR")
+    lookup = ImageLookup.from_dataset(dataset) if dataset is not None else ImageLookup(images)
     questions = list(read_items(items))
     with _progress() as bar:
         task = bar.add_task(f"{predictor.name}: predicting", total=len(questions))
-        count = write_jsonl(predict_items(predictor, questions, lookup, batch_size=batch_size,
-                                          progress=lambda done: bar.update(task, completed=done)), _parent(out_path))
+        answers = predict_items(predictor, questions, lookup, batch_size=batch_size,
+                                progress=lambda done: bar.update(task, completed=done))
+        count = write_predictions(answers, _parent(out_path))
     out.print(f"wrote {count:,} predictions to [bold]{escape(str(out_path))}[/]; score them with "
-              f"groundv eval --items {escape(str(items))} --predictions {escape(str(out_path))} --protocol gres",
+              f"{_command('groundv', 'eval', '--items', items, '--predictions', out_path, '--protocol', 'gres')}",
               highlight=False, soft_wrap=True)
 
 
 @app.command("train")
-@_handles_errors
+@_handles_errors(interrupted="the last checkpoint in {out_dir} is kept; run the same command to resume from it")
 def train_cmd(
     data: Annotated[list[Path], typer.Option(
         "--data", help="A groundv dataset folder or an items file; repeat for more.")],
@@ -88,6 +97,7 @@ def train_cmd(
     from groundv.student.text import resolve_text_encoder
     from groundv.student.train import TrainConfig, train
 
+    _check_out(out_dir, "folder")
     encoder = resolve_text_encoder(text)
     config = TrainConfig(steps=steps, batch_size=batch_size, seed=seed, width=width, threads=threads)
     records = read_records(data, images=images)
@@ -106,13 +116,16 @@ def train_cmd(
                                                       width=width, threads=threads),
                          progress=lambda done, total, _loss: step("pre-training", done, total))
         train(prepared, out_dir, config, init=init, resume=not force,
-              progress=lambda done, total, _loss: step(f"training ({encoder} text)", done, total))
+              progress=lambda done, total, _loss: step(f"training ({encoder} text)", done, total),
+              on_resume=lambda done, total: bar.console.print(
+                  f"resuming from step {done:,} of {total:,} ({escape(str(out_dir / 'checkpoint.pt'))}; "
+                  "--force starts over)", highlight=False, soft_wrap=True))
     out.print(f"model: [bold]{escape(str(out_dir))}[/] ({len(records):,} samples, {steps:,} steps, seed {seed}); "
-              f"use it with groundv predict --model {escape(str(out_dir))}", highlight=False, soft_wrap=True)
+              f"use it with {_command('groundv', 'predict', '--model', out_dir)}", highlight=False, soft_wrap=True)
 
 
 @app.command("reproduce")
-@_handles_errors
+@_handles_errors(interrupted="every finished step is kept in {out_dir}; run the same command to continue from there")
 def reproduce_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything it makes.")] = Path("out/reproduce"),
     quick: Annotated[bool, typer.Option(
@@ -155,6 +168,9 @@ def reproduce_cmd(
         except ValueError:
             raise ConfigError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
     config = replace(config, **changes)
+    _check_out(out_dir, "folder")
+    if text_cache is not None:
+        _check_out(text_cache, "folder", "--text-cache")
     with _progress() as bar:
         results = reproduce(out_dir, config, force=force, text_cache=text_cache, progress=_step_bar(bar))
     for title, header, rows in tables(results):

@@ -21,6 +21,7 @@ from groundv.cli._app import (
     PricePromptOption,
     TemperatureOption,
     VisionOption,
+    _check_out,
     _handles_errors,
     _progress,
     app,
@@ -31,7 +32,8 @@ from groundv.errors import ConfigError
 
 
 @app.command("verify")
-@_handles_errors
+@_handles_errors(interrupted="the verdicts so far are kept in {directory}/verdicts.jsonl; run the same command to "
+                             "resume")
 def verify_cmd(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A dataset folder from 'groundv generate'.")],
     teacher: Annotated[str, typer.Option(
@@ -79,6 +81,10 @@ def verify_cmd(
                                       ("--max-requests", max_requests), ("--cache", cache),
                                       ("--temperature", temperature), ("--max-tokens", max_tokens))
              if value not in (None, False)]
+    if drop_disagreeing is not None:
+        _check_out(drop_disagreeing, "folder", "--drop-disagreeing")
+    if cache is not None:
+        _check_out(cache, "file", "--cache")
     llm: dict[str, Any] | None = None
     if teacher == "rules" and given:
         raise ConfigError(f"{', '.join(given)} go with an LLM verifier, not --teacher rules",

@@ -63,7 +63,7 @@ class Query:
     """One question for :meth:`Predictor.predict_batch`.
 
     Attributes:
-        image: the RGB picture.
+        image: the RGB picture (blank, at the item's size, for predictors whose ``needs_image`` is False).
         instruction: the text.
         scene: the image's annotations, only for predictors with :attr:`Predictor.needs_scene`.
     """
@@ -80,6 +80,9 @@ class Predictor(ABC):
     name: ClassVar[str]
     #: True for annotation-reading baselines: the runner must pass the item's scene
     needs_scene: ClassVar[bool] = False
+    #: False for predictors that never look at the pixels (the baselines): the runner then passes a blank
+    #: picture of the item's size instead of reading the image file
+    needs_image: ClassVar[bool] = True
 
     @abstractmethod
     def predict(self, image: Image.Image, instruction: str, *, scene: Scene | None = None) -> Answer:

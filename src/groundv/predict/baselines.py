@@ -13,7 +13,8 @@ They bound what a trained model should reach on a groundv test split:
 ================== ==================================================================================
 
 ``largest`` and ``oracle-category`` read the scene's regions (:attr:`Predictor.needs_scene`), which a
-real model never sees; they are yardsticks, not models.
+real model never sees; they are yardsticks, not models. None of them reads the pixels
+(:attr:`Predictor.needs_image` is False), so no image file is needed to run them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class EmptyPredictor(Predictor):
     """Always "no target"."""
 
     name = "empty"
+    needs_image = False
 
     def predict(self, image: Image.Image, instruction: str, *, scene: Scene | None = None) -> Answer:
         """An all-zero mask flagged "no target", whatever is asked."""
@@ -57,6 +59,7 @@ class LargestPredictor(Predictor):
 
     name = "largest"
     needs_scene = True
+    needs_image = False
 
     def predict(self, image: Image.Image, instruction: str, *, scene: Scene | None = None) -> Answer:
         """The visible mask of the object with the most pixels (crowd regions skipped); an empty mask that
@@ -81,6 +84,7 @@ class OracleCategoryPredictor(Predictor):
 
     name = "oracle-category"
     needs_scene = True
+    needs_image = False
 
     def predict(self, image: Image.Image, instruction: str, *, scene: Scene | None = None) -> Answer:
         """The union of the non-crowd objects whose category word (any synonym, singular or plural) occurs

@@ -4,11 +4,12 @@
 where the images are, and which can give the regions annotation-reading baselines need) or in a
 plain folder — and :func:`predict_items` asks the predictor in batches, checking that every answer
 has the item's size, and yields ``{"id", "mask", "no_target"}`` records that
-:func:`groundv.eval.write_jsonl` writes and ``groundv eval`` reads.
+:func:`write_predictions` writes (all or nothing) and ``groundv eval`` reads.
 """
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -18,11 +19,11 @@ from PIL import Image
 
 from groundv import masks
 from groundv.errors import ConfigError, InputError
-from groundv.eval.records import Item
+from groundv.eval.records import Item, write_jsonl
 from groundv.predict.base import Predictor, Query
 from groundv.scene import Scene
 
-__all__ = ["ImageLookup", "predict_items"]
+__all__ = ["ImageLookup", "predict_items", "write_predictions"]
 
 _CACHED_IMAGES = 32
 
@@ -113,6 +114,13 @@ class ImageLookup:
         return cached
 
 
+def _blank(size: tuple[int, int], blanks: dict[tuple[int, int], Image.Image]) -> Image.Image:
+    """A black picture of an item's (height, width), one per size: for predictors that never read pixels."""
+    if size not in blanks:
+        blanks[size] = Image.new("RGB", (size[1], size[0]))
+    return blanks[size]
+
+
 def predict_items(predictor: Predictor, items: Iterable[Item], lookup: ImageLookup, *, batch_size: int = 32,
                   progress: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Ask ``predictor`` every item's expression about its image; yield prediction records in item order.
@@ -130,11 +138,13 @@ def predict_items(predictor: Predictor, items: Iterable[Item], lookup: ImageLook
     items = list(items)
     if predictor.needs_scene:
         lookup.prepare({item.image.get("id") for item in items})
+    blanks: dict[tuple[int, int], Image.Image] = {}
     done = 0
     for start in range(0, len(items), max(1, batch_size)):
         batch = items[start:start + max(1, batch_size)]
-        queries = [Query(lookup.image(item.image), item.expression,
-                         lookup.scene(item.image) if predictor.needs_scene else None) for item in batch]
+        queries = [Query(lookup.image(item.image) if predictor.needs_image else _blank(item.size, blanks),
+                         item.expression, lookup.scene(item.image) if predictor.needs_scene else None)
+                   for item in batch]
         for item, answer in zip(batch, predictor.predict_batch(queries), strict=True):
             if masks.size(answer.mask) != item.size:
                 h, w = masks.size(answer.mask)
@@ -144,3 +154,20 @@ def predict_items(predictor: Predictor, items: Iterable[Item], lookup: ImageLook
         done += len(batch)
         if progress is not None:
             progress(done)
+
+
+def write_predictions(records: Iterable[dict[str, Any]], path: str | Path) -> int:
+    """Write prediction records as JSON lines to ``path``, all or nothing; returns how many were written.
+
+    They go to a temporary file beside ``path`` that replaces it only once every record is written: a
+    failed or interrupted run leaves no partial predictions file, which ``groundv eval`` would read as
+    items without a prediction, hiding why the run failed.
+    """
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        count = write_jsonl(records, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count

@@ -25,13 +25,15 @@ headers (a web page on another site cannot reach a loopback server through DNS r
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import secrets
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from typing import Any
 
-from groundv.errors import MissingDependency
+from groundv.errors import ConfigError, MissingDependency
 from groundv.review.session import ReviewError, ReviewSession
 
 try:
@@ -41,7 +43,7 @@ try:
 except ImportError as _exc:  # pragma: no cover - exercised only without the review extra
     raise MissingDependency("fastapi", "groundv review", "review") from _exc
 
-__all__ = ["COOKIE", "LOOPBACK_HOSTS", "TOKEN_HEADER", "create_app", "is_loopback", "serve"]
+__all__ = ["COOKIE", "LOOPBACK_HOSTS", "TOKEN_HEADER", "create_app", "is_loopback", "serve", "urls"]
 
 TOKEN_HEADER = "X-Review-Token"
 COOKIE = "groundv_review_token"
@@ -149,15 +151,62 @@ def create_app(session: ReviewSession, *, token: str | None = None,
     return app
 
 
-def serve(session: ReviewSession, *, host: str = "127.0.0.1", port: int = 8765, reviewer: str | None = None,
-          announce: Callable[[str], None] = print) -> None:
-    """Run the app with uvicorn until interrupted; ``announce`` gets the URL to open first.
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the server's socket now, so a busy port or a foreign address is an error before any URL is shown."""
+    bare = host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET, socket.SOCK_STREAM)
+    # As uvicorn does: a port whose last connections are in TIME_WAIT is free; one another server listens on is not.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((bare, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} on {host} is in use: another program is listening there",
+                              hint=f"choose another --port, e.g. --port {port + 1 if port < 65535 else 8765}") from None
+        if exc.errno == errno.EACCES:
+            raise ConfigError(f"no permission to listen on port {port}",
+                              hint="ports below 1024 need administrator rights: choose a --port of 1024 or more"
+                              ) from None
+        raise ConfigError(f"cannot listen on {host} port {port}: {exc.strerror or exc}",
+                          hint="--host must be an address of this machine, e.g. 127.0.0.1 or 0.0.0.0") from None
+    return sock
 
-    Bound to a loopback address the server answers only to loopback host names; bound to any other
-    address it makes a random access token, which the URL carries.
+
+def urls(host: str, port: int, token: str | None = None) -> list[tuple[str, str]]:
+    """The URLs to open the app at, each with who can use it (``""`` when anyone who can reach ``host``).
+
+    Bound to every address (``0.0.0.0``, ``::``), the server's own address means nothing to a browser:
+    this machine opens it at loopback, other machines at this machine's host name.
+
+    Example:
+        >>> urls("127.0.0.1", 8765)
+        [('http://127.0.0.1:8765/', '')]
+    """
+    query = f"?token={token}" if token else ""
+    bare = host.strip("[]")
+    try:
+        wildcard = ipaddress.ip_address(bare).is_unspecified
+    except ValueError:
+        wildcard = False
+    if wildcard:
+        here = "[::1]" if ":" in bare else "127.0.0.1"
+        return [(f"http://{here}:{port}/{query}", "on this machine"),
+                (f"http://{socket.gethostname()}:{port}/{query}", "from other machines")]
+    shown = f"[{bare}]" if ":" in bare else host
+    return [(f"http://{shown}:{port}/{query}", "")]
+
+
+def serve(session: ReviewSession, *, host: str = "127.0.0.1", port: int = 8765, reviewer: str | None = None,
+          announce: Callable[[str, str], None] = lambda url, who: print(url, who)) -> None:
+    """Run the app with uvicorn until interrupted; ``announce`` gets each URL to open (and who can, see :func:`urls`).
+
+    The port is bound before anything is announced. Bound to a loopback address the server answers only to
+    loopback host names; bound to any other address it makes a random access token, which the URLs carry.
 
     Raises:
         MissingDependency: uvicorn is not installed.
+        ConfigError: the port is in use or may not be used, or ``host`` is not an address of this machine.
     """
     try:
         import uvicorn
@@ -166,6 +215,7 @@ def serve(session: ReviewSession, *, host: str = "127.0.0.1", port: int = 8765, 
     local = is_loopback(host)
     token = None if local else secrets.token_urlsafe(24)
     app = create_app(session, token=token, allowed_hosts=LOOPBACK_HOSTS if local else None, reviewer=reviewer)
-    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    announce(f"http://{shown}:{port}/" + (f"?token={token}" if token else ""))
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    with _listen(host, port) as sock:
+        for url, who in urls(host, port, token):
+            announce(url, who)
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run(sockets=[sock])

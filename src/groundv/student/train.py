@@ -92,7 +92,8 @@ def _dice(logits: Any, target: Any) -> Any:
 
 def train(data: TrainingSet, out: str | Path, config: TrainConfig, *, indices: Sequence[int] | None = None,
           init: str | Path | None = None, resume: bool = True,
-          progress: Callable[[int, int, float], None] | None = None) -> Path:
+          progress: Callable[[int, int, float], None] | None = None,
+          on_resume: Callable[[int, int], None] | None = None) -> Path:
     """Train a student on ``data`` (or the ``indices`` subset of it) and save it in ``out``.
 
     Args:
@@ -105,6 +106,7 @@ def train(data: TrainingSet, out: str | Path, config: TrainConfig, *, indices: S
         resume: continue from ``out/checkpoint.pt`` when it was written with the same settings and data;
             False starts over.
         progress: called after each step with ``(step, steps, loss)``.
+        on_resume: called with ``(step, steps)`` when a checkpoint is resumed, before the first step.
 
     Returns:
         ``out`` as a Path.
@@ -165,6 +167,8 @@ def train(data: TrainingSet, out: str | Path, config: TrainConfig, *, indices: S
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
         start, history = state["step"], state["history"]
+        if on_resume is not None:
+            on_resume(start, config.steps)
 
     counts = Counter(data.records[int(i)].category or "(none)" for i in chosen)
     began = time.monotonic()
