@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 
 import numpy as np
 import orjson
@@ -365,3 +366,72 @@ def test_coco_polygons_paint_back_real_coco_masks_exactly(shared_data):
                                           masks.decode(region.rle))
             checked += 1
     assert checked > 30
+
+
+# -- polygons reaching outside the image -----------------------------------------------------------
+
+
+def test_a_far_outside_polygon_is_clipped_before_pycocotools_sees_it(monkeypatch):
+    # pycocotools allocates ~8 bytes per coordinate unit: 1e9 would need ~80 GB (OOM kill, segfault).
+    real = coco_mask.frPyObjects
+    seen: list[float] = []
+
+    def guarded(polys, h, w):
+        seen.extend(abs(v) for poly in polys for v in poly)
+        assert max(seen) <= 3 * max(h, w), "a raw far-away coordinate reached pycocotools"
+        return real(polys, h, w)
+
+    monkeypatch.setattr(masks._coco, "frPyObjects", guarded)
+    reports: list[str] = []
+    rle = masks.from_polygons([[0, 0, 1e9, 0, 1e9, 5, 0, 5]], 10, 20, where="annotation 7", on_drop=reports.append)
+    assert seen and masks.area(rle) == 20 * 5  # the part inside the image is kept
+    assert reports == ["annotation 7: polygon #0 reaches (1e+09, 0), outside the 20×10 image; "
+                       "only its part inside the image is kept"]
+
+
+def test_a_polygon_slightly_outside_is_rasterised_as_given_and_not_reported():
+    poly = [-0.7, -1.5, 21.9, -0.2, 21.5, 11.8, -1.0, 10.4]  # COCO polygons often overshoot a little
+    reports: list[str] = []
+    rle = masks.from_polygons([poly], 10, 20, on_drop=reports.append)
+    assert reports == []
+    assert rle == masks._from_coco(coco_mask.frPyObjects([poly], 10, 20)[0])
+
+
+def test_moderately_outside_polygons_keep_their_pixels():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(5, 40, 2))
+        pts = np.c_[rng.uniform(-w, 2 * w, 5), rng.uniform(-h, 2 * h, 5)].ravel().tolist()
+        # Any other warning fails the test (pytest's filterwarnings = error).
+        with pytest.warns(GroundvWarning, match="outside the") if _outside(pts, h, w) else nullcontext():
+            rle = masks.from_polygons([pts], h, w)
+        assert rle == masks._from_coco(coco_mask.frPyObjects([pts], h, w)[0])  # within the frame: unclipped
+
+
+def _outside(pts: list[float], h: int, w: int) -> bool:
+    xy = np.array(pts).reshape(-1, 2)
+    return bool((xy < -2).any() or (xy[:, 0] > w + 2).any() or (xy[:, 1] > h + 2).any())
+
+
+@pytest.mark.parametrize(("poly", "message"), [
+    ([0, 0, float("nan"), 0, 4, 4], "polygon #0 has a coordinate that is not a finite number"),
+    ([0, 0, float("inf"), 0, 4, 4], "polygon #0 has a coordinate that is not a finite number"),
+    (["0", "0", "4", "0", "4", "4"], "polygon #0 is not a flat list of numbers"),
+    ([0, 0, 4, 0, 4, None], "polygon #0 is not a flat list of numbers"),
+])
+def test_a_polygon_that_is_not_finite_numbers_is_a_mask_error_with_a_hint(poly, message):
+    with pytest.raises(MaskError, match=f"annotation 3: {re.escape(message)}") as info:
+        masks.from_polygons([poly], 10, 10, where="annotation 3")
+    assert info.value.hint
+
+
+@pytest.mark.parametrize("segmentation", [
+    "0 0 4 0 4 4",
+    {"size": [4, 4], "counts": [1, 2]},
+    {"size": [4, 4], "counts": 7},
+    {"size": "4x4", "counts": "0"},
+])
+def test_malformed_segmentations_have_a_hint(segmentation):
+    with pytest.raises(MaskError) as info:
+        masks.from_segmentation(segmentation, 4, 4, where="annotation 3")
+    assert info.value.hint

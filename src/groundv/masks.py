@@ -197,10 +197,13 @@ def from_uncompressed(rle: dict[str, Any], *, where: str = "") -> RLE:
     h, w = _size_of(rle, where)
     counts = rle.get("counts")
     if not isinstance(counts, list) or not all(isinstance(c, int) and c >= 0 for c in counts):
-        raise MaskError("uncompressed RLE counts must be a list of non-negative integers", where=where or None)
+        raise MaskError("uncompressed RLE counts must be a list of non-negative integers", where=where or None,
+                        hint=_RLE_HINT)
     if sum(counts) != h * w:
         raise MaskError(f"uncompressed RLE counts sum to {sum(counts)}, but size {h}×{w} "
-                        f"needs {h * w}", where=where or None)
+                        f"needs {h * w}", where=where or None,
+                        hint="the runs must cover every pixel: the RLE was cut short or written for another "
+                             "image size")
     return _from_coco(_coco.frPyObjects({"size": [h, w], "counts": counts}, h, w))
 
 
@@ -247,6 +250,16 @@ def from_polygons(
     reported through ``on_drop`` (default: a :class:`GroundvWarning`). If nothing is left the mask
     is empty.
 
+    pycocotools' rasteriser allocates memory in proportion to an edge's length (a coordinate of 1e9
+    needs tens of gigabytes), so a polygon reaching further outside the image than the image's own
+    size is clipped to that frame first. Its pixels then come from slightly different edges: a few
+    along the clipped edges can differ from an unclipped rasterisation. A vertex more than two
+    pixels outside the image is reported through ``on_drop`` (COCO polygons often overshoot the
+    border by a fraction of a pixel; more than that means wrong coordinates or a wrong image size).
+
+    Raises:
+        MaskError: a polygon is not a flat list of numbers, or holds NaN or infinity.
+
     Example:
         >>> area(from_polygons([[0, 0, 4, 0, 4, 3, 0, 3]], 10, 10))
         12
@@ -255,20 +268,76 @@ def from_polygons(
     kept = []
     for i, poly in enumerate(polygons):
         if not isinstance(poly, list | tuple):
-            raise MaskError(f"polygon #{i} is not a flat list of numbers", where=where or None)
+            raise MaskError(f"polygon #{i} is not a flat list of numbers", where=where or None, hint=_POLYGON_HINT)
         if len(poly) < 6 or len(poly) % 2:
             report(f"{_at(where)}dropped polygon #{i} with {len(poly)} numbers "
                    f"(a polygon needs an even count of at least 6)")
             continue
+        points = _polygon_points(poly, i, where)
+        if not _inside(points, height, width, _OUTSIDE_SLACK):
+            far = points[np.maximum(-points, points - [width, height]).max(axis=1).argmax()]
+            report(f"{_at(where)}polygon #{i} reaches ({far[0]:g}, {far[1]:g}), outside the "
+                   f"{width}×{height} image; only its part inside the image is kept")
+            frame = max(height, width)
+            if not _inside(points, height, width, frame):
+                points = _clip(points, -frame, -frame, width + frame, height + frame)
+                if len(points) < 3:
+                    continue
+                poly = points.ravel().tolist()
         kept.append(poly)
     if not kept:
         return empty(height, width)
-    try:
-        # pycocotools converts each polygon to float64 itself; a non-number fails there.
-        parts = _coco.frPyObjects(kept, height, width)
-    except (TypeError, ValueError):
-        raise MaskError("a polygon is not a flat list of numbers", where=where or None) from None
+    parts = _coco.frPyObjects(kept, height, width)
     return _from_coco(parts[0] if len(parts) == 1 else _coco.merge(parts, intersect=0))
+
+
+_POLYGON_HINT = "polygons are lists of numbers [[x1, y1, x2, y2, ...], ...] in pixels"
+# Vertices up to this far outside the image (pixels) are not reported.
+_OUTSIDE_SLACK = 2.0
+
+
+def _polygon_points(poly: Sequence[Any], index: int, where: str) -> np.ndarray:
+    """A flat polygon as an N×2 float64 array; anything but finite numbers is a :class:`MaskError`."""
+    try:
+        values = np.asarray(poly)
+    except ValueError:  # nested lists of different lengths
+        raise MaskError(f"polygon #{index} is not a flat list of numbers", where=where or None,
+                        hint=_POLYGON_HINT) from None
+    if values.dtype.kind == "O" and all(isinstance(v, int | float) and not isinstance(v, bool) for v in poly):
+        values = np.asarray(poly, dtype=np.float64)  # ints beyond int64
+    if values.ndim != 1 or values.dtype.kind not in "iuf":
+        raise MaskError(f"polygon #{index} is not a flat list of numbers", where=where or None, hint=_POLYGON_HINT)
+    points = values.astype(np.float64).reshape(-1, 2)
+    if not np.isfinite(points).all():
+        raise MaskError(f"polygon #{index} has a coordinate that is not a finite number (NaN or infinity)",
+                        where=where or None, hint="fix or remove that polygon; coordinates are pixels")
+    return points
+
+
+def _inside(points: np.ndarray, height: int, width: int, slack: float) -> bool:
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    return bool(lo[0] >= -slack and lo[1] >= -slack and hi[0] <= width + slack and hi[1] <= height + slack)
+
+
+def _clip(points: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    """Sutherland-Hodgman: the part of a polygon inside the box, as a polygon (possibly < 3 points)."""
+    out = points
+    for axis, bound, keep_above in ((0, x0, True), (0, x1, False), (1, y0, True), (1, y1, False)):
+        if len(out) == 0:
+            break
+        inside = out[:, axis] >= bound if keep_above else out[:, axis] <= bound
+        result: list[np.ndarray] = []
+        for k in range(len(out)):
+            cur, prev = out[k], out[k - 1]
+            if inside[k] != inside[k - 1]:
+                t = (bound - prev[axis]) / (cur[axis] - prev[axis])
+                crossing = prev + t * (cur - prev)
+                crossing[axis] = bound
+                result.append(crossing)
+            if inside[k]:
+                result.append(cur)
+        out = np.array(result).reshape(-1, 2)
+    return out
 
 
 def from_segmentation(
@@ -300,9 +369,14 @@ def from_segmentation(
                 raise MaskError(f"compressed RLE counts are corrupt: {problem}", where=where or None,
                                 hint="the mask was cut short or written for another image size")
             return _from_coco({"size": [h, w], "counts": counts})
-        raise MaskError("RLE counts must be a string or a list of integers", where=where or None)
+        raise MaskError("RLE counts must be a string or a list of integers", where=where or None, hint=_RLE_HINT)
     raise MaskError(f"segmentation must be a polygon list or an RLE dict, "
-                    f"got {type(segmentation).__name__}", where=where or None)
+                    f"got {type(segmentation).__name__}", where=where or None,
+                    hint=f"write polygons as [[x1, y1, x2, y2, ...], ...] or a mask as {_RLE_FORM}")
+
+
+_RLE_FORM = '{"size": [height, width], "counts": "<COCO string>" or [run, run, ...]}'
+_RLE_HINT = f"an RLE is {_RLE_FORM}, runs column by column starting with background"
 
 
 _RUN_PROBLEMS = ("", "no runs", "characters outside the RLE alphabet", "the last run is cut short",
@@ -446,7 +520,7 @@ def _size_of(rle: dict[str, Any], where: str) -> tuple[int, int]:
     hw = rle.get("size")
     if (not isinstance(hw, list | tuple) or len(hw) != 2
             or not all(isinstance(v, int) and v > 0 for v in hw)):
-        raise MaskError(f"RLE 'size' must be [height, width], got {hw!r}", where=where or None)
+        raise MaskError(f"RLE 'size' must be [height, width], got {hw!r}", where=where or None, hint=_RLE_HINT)
     return int(hw[0]), int(hw[1])
 
 

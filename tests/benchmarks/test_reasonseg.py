@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from groundv import masks
 from groundv.benchmarks import read_benchmark
 from groundv.benchmarks.reasonseg import read_reasonseg
-from groundv.errors import ConfigError, InputError, MissingDependency
+from groundv.errors import ConfigError, GroundvWarning, InputError, MissingDependency
 
 cv2 = pytest.importorskip("cv2")
 Image = pytest.importorskip("PIL.Image")
@@ -101,15 +102,15 @@ def test_real_jsons_match_lisa(shared_data, size):
 
 
 def test_real_folder_with_split(shared_data):
-    items = list(read_benchmark("reasonseg", [shared_data / "reasonseg"], split="val", image_size=(480, 660)))
+    items = list(read_benchmark("reasonseg", [shared_data / "reasonseg"], split="val", image_size=(768, 1024)))
     assert [i.id for i in items] == [MONKEY, SCENE]  # name order
-    assert items[0].image == {"id": MONKEY, "file_name": f"{MONKEY}.jpg", "width": 660, "height": 480,
+    assert items[0].image == {"id": MONKEY, "file_name": f"{MONKEY}.jpg", "width": 1024, "height": 768,
                               "source": "reasonseg"}
     # is_sentence picks LISA's long or short prompt: the monkey query is a phrase, the ScanNet one a sentence.
     assert [i.extra for i in items] == [{"is_sentence": False}, {"is_sentence": True}]
     # The split folder itself works too; its name must be the split.
     assert [i.id for i in read_reasonseg([shared_data / "reasonseg" / "val"], split="val",
-                                         image_size=(480, 660))] == [MONKEY, SCENE]
+                                         image_size=(768, 1024))] == [MONKEY, SCENE]
     with pytest.raises(ConfigError, match="has no 'test' folder") as err:
         read_reasonseg([shared_data / "reasonseg"], split="test", image_size=(480, 660))
     assert err.value.hint == "its split folders: val"
@@ -133,7 +134,7 @@ def test_real_flag_shape_is_skipped(shared_data, tmp_path):
 def test_missing_jpg_needs_a_size(shared_data):
     with pytest.raises(InputError, match=f"image {SCENE}.jpg is not beside it") as err:
         list(read_benchmark("reasonseg", [shared_data / "reasonseg" / "val" / f"{SCENE}.json"], split="val"))
-    assert err.value.file.endswith(f"{SCENE}.json") and "image_size" in err.value.hint
+    assert err.value.file.endswith(f"{SCENE}.json") and "--image-size HEIGHTxWIDTH" in err.value.hint
 
 
 # -- painting --------------------------------------------------------------------------------------
@@ -282,3 +283,18 @@ def test_missing_cv2_says_what_to_install(tmp_path, monkeypatch):
                                                 "'opencv-python-headless'") as err:
         read_benchmark("reasonseg", [write_anno(tmp_path, "a", [])], split="val", image_size=(8, 8))
     assert err.value.hint == "pip install 'groundv[reasonseg]'"
+
+
+def test_a_shape_outside_the_canvas_is_painted_clipped_and_reported(shared_data, tmp_path):
+    # The monkey's polygons reach x ≈ 650 and y ≈ 483: a 480×640 canvas is too small for them.
+    path = shared_data / "reasonseg" / "val" / f"{MONKEY}.json"
+    with pytest.warns(GroundvWarning, match=rf"{MONKEY}.json: shape #\d+ \(\w+\): reaches \(\d+, \d+\), outside the "
+                      r"640×480 image; painted clipped .*--image-size"):
+        (item,) = read_reasonseg([path], split="val", image_size=(480, 640))
+    assert_same_as_lisa(item, path)  # clipped exactly as LISA clips it
+    # A click on the border (LabelMe writes x == width) is not worth a report.
+    inside = write_anno(tmp_path, "edge", [square("target", 0, 0, 10, 6)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (edge,) = read_reasonseg([inside], split="val", image_size=(6, 10))
+    assert masks.area(edge.mask) == 60

@@ -256,3 +256,115 @@ def test_a_part_category_id_that_is_also_an_object_id(tmp_path):
     scene = next(iter(PacoSource(write(tmp_path / "p.json", data))))
     assert scene.region(11).category == "mug:handle"
     assert scene.region(10).category == "mug"  # the object keeps its own category
+
+
+# -- QA findings: wrong formats, parts without an object, unknown ids, sizes, hints ------------------
+
+
+def test_a_file_of_another_format_is_refused_with_the_right_format_named(shared_data):
+    coco = shared_data / "coco/annotations/instances_val2017_subset.json"
+    with pytest.raises(InputError, match="does not look like LVIS") as info:
+        LvisSource(coco)
+    assert "format 'coco'" in info.value.hint and "--source coco" in info.value.hint
+    with pytest.raises(InputError, match="looks like an LVIS file") as info:
+        CocoSource(shared_data / "lvis/lvis_val_100.json")
+    assert "--source lvis" in info.value.hint
+    with pytest.raises(InputError, match="is a COCO panoptic file") as info:
+        CocoSource(shared_data / "coco_panoptic/panoptic_examples.json")
+    assert "--source panoptic" in info.value.hint
+    detection = shared_data / "coco_panoptic/panoptic_coco_detection_format.json"
+    for cls in (CocoSource, CustomCocoSource):
+        with pytest.raises(InputError, match="stuff, but no category says 'isthing'") as info:
+            cls(detection)
+        assert "--source panoptic" in info.value.hint
+    # Legitimate files of each format still open.
+    assert len(CocoSource(coco)) == 5 and len(LvisSource(shared_data / "lvis/lvis_val_100.json")) == 100
+    assert len(PacoSource(shared_data / "lvis/lvis_val_100.json")) == 100
+    assert len(CustomCocoSource(shared_data / "lvis/lvis_val_100.json")) == 100  # custom assumes no absence
+
+
+def test_paco_accepts_a_file_with_parts_but_no_lvis_fields(tmp_path):
+    data = paco_like()
+    data["images"] = [{k: v for k, v in data["images"][0].items() if "category_ids" not in k}]
+    assert 11 in next(iter(PacoSource(write(tmp_path / "p.json", data))))
+    del data["part_categories"]
+    for ann in data["annotations"]:
+        del ann["obj_ann_id"]
+    with pytest.raises(InputError, match="does not look like PACO"):
+        PacoSource(write(tmp_path / "q.json", data))
+
+
+def test_a_file_without_images_is_an_error(tmp_path):
+    for content in ({}, {"images": [], "annotations": []}):
+        with pytest.raises(InputError, match=r"empty.json: no images in this file") as info:
+            CocoSource(write(tmp_path / "empty.json", content))
+        assert info.value.hint
+
+
+def test_a_part_file_annotation_must_name_its_object(tmp_path):
+    data = paco_like()
+    objects = {**data, "annotations": data["annotations"][:1], "part_categories": []}
+    parts = {**data, "annotations": [{k: v for k, v in data["annotations"][1].items() if k != "obj_ann_id"}]}
+    files = write(tmp_path / "i.json", objects), write(tmp_path / "p.json", parts)
+    with pytest.raises(InputError, match=r"p.json: annotation 11: annotation in a parts file names no object") as info:
+        CocoSource(files[0], parts=[files[1]], exhaustive=False)
+    assert "obj_ann_id" in info.value.hint
+    src = CocoSource(files[0], parts=[files[1]], exhaustive=False, skip_bad=True)
+    assert [r.id for r in next(iter(src)).regions] == [10] and src.problems.skipped == 1
+
+
+def test_unknown_absence_ids_are_reported_naming_image_and_id(tmp_path):
+    data = paco_like()
+    data["images"][0]["neg_category_ids"] = [3, 999]
+    data["images"][0]["not_exhaustive_category_ids"] = [998]
+    src = CustomCocoSource(write(tmp_path / "c.json", data))
+    scene = next(iter(src))
+    assert scene.absent == {"car"}
+    assert [str(p) for p in src.problems.items] == [
+        f"{tmp_path / 'c.json'}: image 1: neg_category_ids lists unknown category id 999; ignored",
+        f"{tmp_path / 'c.json'}: image 1: not_exhaustive_category_ids lists unknown category id 998; ignored"]
+    assert src.problems.skipped == 0
+
+
+def test_an_image_of_another_size_than_its_record(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (W + 5, H)).save(tmp_path / "imgs" / "a.jpg")
+    path = write(tmp_path / "p.json", paco_like())
+    with pytest.raises(InputError, match=r"image 1: image file .*a.jpg is 35×20 but the record says 30×20") as info:
+        list(PacoSource(path, images=tmp_path / "imgs"))
+    assert "width and height" in info.value.hint
+    src = PacoSource(path, images=tmp_path / "imgs", skip_bad=True)
+    assert list(src) == [] and src.problems.skipped == 1
+    Image.new("RGB", (W, H)).save(tmp_path / "imgs" / "a.jpg")
+    assert len(list(PacoSource(path, images=tmp_path / "imgs"))) == 1
+
+
+@pytest.mark.parametrize("change", [
+    {"image_id": 5},
+    {"segmentation": "2 2 20 2 20 18"},
+    {"segmentation": [["2", "2", "20", "2", "20", "18"]]},
+    {"segmentation": {"size": [H, W], "counts": [3, 4]}},
+    {"iscrowd": "no"},
+])
+def test_bad_annotations_come_with_a_hint(tmp_path, change):
+    with pytest.raises(InputError, match="annotation 10") as info:
+        list(PacoSource(ann_file(tmp_path, **change)))
+    assert info.value.hint
+
+
+def test_a_category_both_annotated_and_negative_has_a_hint(tmp_path):
+    data = paco_like()
+    data["images"][0]["neg_category_ids"] = [1]
+    with pytest.raises(InputError, match=r"image 1: categories both annotated and listed as absent: \['mug'\]") as info:
+        list(PacoSource(write(tmp_path / "p.json", data)))
+    assert "neg_category_ids" in info.value.hint
+
+
+def test_a_huge_polygon_is_clipped_and_reported(tmp_path):
+    src = PacoSource(ann_file(tmp_path, segmentation=[[2, 2, 1e6, 2, 1e6, 10, 2, 10]]))
+    assert next(iter(src)).region(10).area == (W - 2) * 8
+    assert [str(p) for p in src.problems.items] == [
+        f"{tmp_path / 'bad.json'}: annotation 10: polygon #0 reaches (1e+06, 2), outside the 30×20 image; "
+        "only its part inside the image is kept"]

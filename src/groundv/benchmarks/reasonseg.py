@@ -25,13 +25,16 @@ short prompt template) is carried in the item's ``extra``. ``category`` and
 The canvas is the image's size as ``cv2.imread`` decodes it: the jpg's header is read with PIL
 (no pixels decoded) and width and height are swapped for EXIF orientations 5-8, which
 ``cv2.imread`` applies. Where the jpg is missing (the excerpts in ``shared/data`` have none), pass
-``image_size=(height, width)``; it is used only for JSONs without a jpg.
+``image_size=(height, width)`` (``--image-size HxW``); it is used only for JSONs without a jpg. A shape
+reaching more than two pixels outside the canvas is painted clipped, as LISA does, and reported as a
+:class:`~groundv.errors.GroundvWarning` naming the file and the shape.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from groundv import masks
-from groundv.errors import ConfigError, InputError, MissingDependency
+from groundv.errors import ConfigError, GroundvWarning, InputError, MissingDependency
 from groundv.eval.records import Item
 from groundv.sources.base import read_bytes
 
@@ -47,6 +50,8 @@ __all__ = ["lisa_canvas", "read_reasonseg"]
 
 _EXIF_ORIENTATION = 0x0112
 _INT32 = (-(2**31), 2**31 - 1)
+# Points up to this many pixels outside the canvas (a click on the border) are not reported.
+_OUTSIDE_SLACK = 2
 
 
 def _cv2() -> Any:
@@ -136,7 +141,7 @@ def read_reasonseg(
 
 def _json_files(paths: list[Path], split: str) -> list[Path]:
     if not paths:
-        raise ConfigError("ReasonSeg needs a folder or .json files", hint="pass e.g. ReasonSeg/ with split 'val'")
+        raise ConfigError("ReasonSeg needs a folder or .json files", hint="pass e.g. ReasonSeg/ with --split val")
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -171,7 +176,9 @@ def _items(files: list[Path], image_size: tuple[int, int] | None) -> Iterator[It
         expression = _expression(anno, path)
         shapes = _shapes(anno, path)
         height, width = _canvas_size(path, image_size)
-        canvas = lisa_canvas(shapes, height, width)
+        for where, (_, points) in shapes.items():
+            _warn_outside(points, height, width, path, where, guessed=not path.with_suffix(".jpg").is_file())
+        canvas = lisa_canvas(list(shapes.values()), height, width)
         ignore = canvas == 255
         yield Item(
             id=name,
@@ -211,11 +218,12 @@ def _expression(anno: dict[str, Any], path: Path) -> str:
     return text[0].strip()
 
 
-def _shapes(anno: dict[str, Any], path: Path) -> list[tuple[str, np.ndarray]]:
+def _shapes(anno: dict[str, Any], path: Path) -> dict[str, tuple[str, np.ndarray]]:
+    """``(label, points)`` of the shapes LISA paints, by where they are (``shape #3 (target)``)."""
     shapes = anno.get("shapes")
     if not isinstance(shapes, list):
         raise InputError(f"'shapes' must be a list, got {type(shapes).__name__}", file=path)
-    kept = []
+    kept = {}
     for k, shape in enumerate(shapes):
         where = f"shape #{k}"
         if not isinstance(shape, dict) or not isinstance(shape.get("label"), str):
@@ -223,8 +231,20 @@ def _shapes(anno: dict[str, Any], path: Path) -> list[tuple[str, np.ndarray]]:
         label = shape["label"]
         if label.lower() == "flag":  # "meaningless deprecated annotations"
             continue
-        kept.append((label, _points(shape.get("points"), path, f"{where} ({label})")))
+        where = f"{where} ({label})"
+        kept[where] = (label, _points(shape.get("points"), path, where))
     return kept
+
+
+def _warn_outside(points: np.ndarray, height: int, width: int, path: Path, where: str, *, guessed: bool) -> None:
+    xy = points.reshape(-1, 2).astype(np.int64)
+    beyond = np.maximum(-xy, xy - [width, height]).max(axis=1)
+    if beyond.max() > _OUTSIDE_SLACK:
+        x, y = xy[beyond.argmax()]
+        fix = ("give --image-size the size of its image" if guessed
+               else "the shape or the jpg beside it is wrong")
+        warnings.warn(f"{path}: {where}: reaches ({x}, {y}), outside the {width}×{height} image; "
+                      f"painted clipped to the image, as LISA does ({fix})", GroundvWarning, stacklevel=3)
 
 
 def _points(points: Any, path: Path, where: str) -> np.ndarray:
@@ -244,7 +264,7 @@ def _canvas_size(path: Path, image_size: tuple[int, int] | None) -> tuple[int, i
     if not jpg.is_file():
         if image_size is None:
             raise InputError(f"image {jpg.name} is not beside it, so the mask's size is unknown", file=path,
-                             hint="put the .jpg next to the .json, or pass image_size=(height, width)")
+                             hint="put the .jpg next to the .json, or give the size with --image-size HEIGHTxWIDTH")
         return image_size
     from PIL import Image, UnidentifiedImageError
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from PIL import Image
 
 from groundv.errors import InputError
 from groundv.scene import Scene
@@ -147,11 +148,16 @@ def read_json(path: str | Path) -> Any:
                          hint="the file may be truncated; download or write it again") from None
 
 
-def resolve_image(images: Path | None, file_name: str, *, file: Path, where: str) -> Path | None:
+def resolve_image(images: Path | None, file_name: str, *, file: Path, where: str,
+                  size: tuple[int, int] | None = None) -> Path | None:
     """The image path under ``images``; None when no image folder was given.
 
+    Args:
+        size: ``(width, height)`` the annotations give the image; when set, the file's header is
+            read (no pixels decoded) and must say the same, since every mask is drawn at that size.
+
     Raises:
-        InputError: the folder was given but the image is not in it.
+        InputError: the folder was given but the image is not in it, cannot be read, or is another size.
     """
     if images is None:
         return None
@@ -159,8 +165,20 @@ def resolve_image(images: Path | None, file_name: str, *, file: Path, where: str
     if not path.is_file():
         # COCO 2017 folders hold bare file names while some records carry "train2017/..." prefixes.
         alt = images / Path(file_name).name
-        if alt.is_file():
-            return alt
-        raise InputError(f"image file {path} not found", file=file, where=where,
-                         hint="pass the folder that holds the images with --images")
+        if not alt.is_file():
+            raise InputError(f"image file {path} not found", file=file, where=where,
+                             hint="pass the folder that holds the images with --images")
+        path = alt
+    if size is not None:
+        try:
+            with Image.open(path) as im:  # reads the header only
+                actual = im.size
+        except (OSError, ValueError) as exc:
+            raise InputError(f"image file {path} cannot be read ({exc})", file=file, where=where,
+                             hint="the file may be truncated or not an image; copy it again") from None
+        if actual != size:
+            raise InputError(f"image file {path} is {actual[0]}×{actual[1]} but the record says "
+                             f"{size[0]}×{size[1]}", file=file, where=where,
+                             hint="fix the record's width and height, or check that --images is the folder "
+                                  "these annotations were made for")
     return path

@@ -42,8 +42,9 @@ class _Image(msgspec.Struct):
     height: int
     file_name: str | None = None
     coco_url: str | None = None
-    neg_category_ids: list[int] = []
-    not_exhaustive_category_ids: list[int] = []
+    # None (not []) when the key is absent: its presence tells an LVIS-family file apart.
+    neg_category_ids: list[int] | None = None
+    not_exhaustive_category_ids: list[int] | None = None
 
 
 class _Annotation(msgspec.Struct):
@@ -62,7 +63,17 @@ class _Category(msgspec.Struct):
     id: int
     name: str
     supercategory: str | None = None
-    isthing: int = 1
+    isthing: int | None = None
+    # Read only to recognise a file of another format: LVIS categories have these two ...
+    frequency: Any = None
+    synonyms: Any = None
+    # ... and panopticapi's categories a colour.
+    color: Any = None
+
+    @property
+    def thing(self) -> bool:
+        """An object class (``isthing`` absent or 1), not stuff."""
+        return self.isthing is None or bool(self.isthing)
 
 
 class _Named(msgspec.Struct):
@@ -107,14 +118,34 @@ class _Index:
     buffers: list[bytes] = field(default_factory=list)  # raw segmentations point into these
 
 
+_STUFF_SUFFIXES = ("-merged", "-other", "-stuff")
+_WITH_MASKS = " with its PNG folder (--masks)"
+
+
+def _use_format(name: str, how: str = "") -> str:
+    """A hint naming the format to read a file with, as both commands spell it."""
+    return f"format {name!r}{how} (groundv inspect {name} FILE, or generate --source {name})"
+
+
 def _decode_file(path: Path) -> tuple[_File, bytes]:
     data = read_bytes(path)
     try:
         return msgspec.json.decode(data, type=_File, strict=False), data
     except msgspec.ValidationError as exc:
+        if _is_panoptic(data):
+            raise InputError("is a COCO panoptic file (its annotations hold 'segments_info')", file=path,
+                             hint=f"read it as {_use_format('panoptic', _WITH_MASKS)}") from None
         raise _schema_error(path, data, str(exc)) from None
     except msgspec.DecodeError as exc:
         raise _syntax_error(path, data, str(exc)) from None
+
+
+def _is_panoptic(data: bytes) -> bool:
+    try:
+        first = msgspec.json.decode(data, type=_Loose).annotations[:1]
+        return bool(first) and "segments_info" in orjson.loads(bytes(first[0]))
+    except (AttributeError, TypeError, msgspec.MsgspecError, orjson.JSONDecodeError):
+        return False
 
 
 def _syntax_error(path: Path, data: bytes, message: str) -> InputError:
@@ -148,7 +179,20 @@ def _schema_error(path: Path, data: bytes, message: str) -> InputError:
             if "." in location:
                 where += f" field {location.split('.', 1)[1]!r}"
         message = message.rsplit(" - at ", 1)[0]
-    return InputError(f"unexpected content: {message}", file=path, where=where)
+    return InputError(f"unexpected content: {message}", file=path, where=where, hint=_schema_hint(message))
+
+
+def _schema_hint(message: str) -> str:
+    """How to fix what msgspec found, e.g. ``Expected `int`, got `str``` → write the field as an int."""
+    if message.startswith("Expected `"):
+        expected = message.split("`")[1]
+        if expected in ("int", "float"):
+            return f"write that field as a number ({expected}), without quotes"
+        return f"write that field as {expected}"
+    if "missing required field `" in message:
+        return f"add {message.split('`')[1]!r} to the record"
+    return ("compare the record with the COCO format: images need id, width, height and file_name; "
+            "annotations id, image_id, category_id and segmentation")
 
 
 class CocoSource(Source):
@@ -191,8 +235,14 @@ class CocoSource(Source):
 
     def _build_index(self) -> _Index:
         index = _Index()
-        for path in self.files:
+        for n, path in enumerate(self.files):
             parsed, data = _decode_file(path)
+            if n == 0:
+                if not parsed.images:
+                    raise InputError("no images in this file ('images' is missing or empty)", file=path,
+                                     hint="pass a COCO-format annotation file: an object with 'images', "
+                                          "'annotations' and 'categories' lists")
+                self._check_format(parsed, path)
             index.buffers.append(data)
             vocab = _Vocab(
                 path=path,
@@ -211,12 +261,41 @@ class CocoSource(Source):
                         f"is {img.width}×{img.height} here but {known[0].width}×{known[0].height} in "
                         f"{known[1]}", file=path, where=f"image {img.id}"))
             for ann in parsed.annotations:
+                if n > 0 and ann.obj_ann_id is None:
+                    # Read as an object, it would add a stray object and a false "all the X" answer.
+                    self.problems.fail(InputError(
+                        "annotation in a parts file names no object ('obj_ann_id' is missing)",
+                        file=path, where=f"annotation {ann.id}",
+                        hint="set 'obj_ann_id' to the id of the object annotation it is a part of "
+                             "(an object annotation names its own id)"))
+                    continue
                 if ann.image_id not in index.images:
                     self.problems.fail(InputError(f"names image {ann.image_id}, which is not in 'images'",
-                                                  file=path, where=f"annotation {ann.id}"))
+                                                  file=path, where=f"annotation {ann.id}",
+                                                  hint="fix its image_id, or add the image's record to 'images'"))
                     continue
                 index.by_image[ann.image_id].append((ann, vocab))
         return index
+
+    def _check_format(self, parsed: _File, path: Path) -> None:
+        """Refuse a main file of another format, where reading it as this one would state wrong facts.
+
+        COCO's exhaustive labels would make every one of LVIS's 1200 classes absent where it is merely
+        not annotated; panopticapi's detection-format categories carry no ``isthing``, so their stuff
+        classes would become objects.
+        """
+        lvis = next((c.name for c in parsed.categories if c.frequency is not None or c.synonyms is not None),
+                    None)
+        if self.exhaustive and lvis is not None:
+            raise InputError(f"looks like an LVIS file (category {lvis!r} has 'frequency' or 'synonyms'), "
+                             f"whose labels are not exhaustive", file=path, hint=f"read it as {_use_format('lvis')}")
+        stuff = next((c.name for c in parsed.categories if c.name.endswith(_STUFF_SUFFIXES)), None)
+        if stuff is not None and all(c.isthing is None for c in parsed.categories) and (
+                any(c.color is not None for c in parsed.categories)):
+            raise InputError(f"looks like COCO panoptic in detection format: categories such as {stuff!r} are "
+                             f"stuff, but no category says 'isthing', so they would be read as objects",
+                             file=path, hint=f"mark the categories with \"isthing\" (1 thing, 0 stuff), or read "
+                                             f"the panoptic JSON as {_use_format('panoptic', _WITH_MASKS)}")
 
     def __len__(self) -> int:
         return len(self._index.images)
@@ -252,7 +331,8 @@ class CocoSource(Source):
             if img.width <= 0 or img.height <= 0:
                 raise InputError(f"size must be positive, got {img.width}×{img.height}", file=path, where=where)
             file_name = self._file_name(img)
-            image_path = resolve_image(self.images, file_name, file=path, where=where)
+            image_path = resolve_image(self.images, file_name, file=path, where=where,
+                                       size=(img.width, img.height))
         except InputError as err:
             err = err if err.file else InputError(err.reason, file=path, where=err.where, hint=err.hint)
             self.problems.fail(err)
@@ -282,7 +362,7 @@ class CocoSource(Source):
                 pending_parts.append((ann, vocab, rle))
                 continue
             regions[ann.id] = Region(
-                id=ann.id, kind="object" if category.isthing else "stuff", category=category.name,
+                id=ann.id, kind="object" if category.thing else "stuff", category=category.name,
                 category_id=ann.category_id, rle=rle, bbox=self._bbox(ann, rle), iscrowd=bool(ann.iscrowd),
                 attributes=self._attributes(ann, vocab))
 
@@ -301,8 +381,8 @@ class CocoSource(Source):
         ordered = tuple(sorted(regions.values(), key=lambda r: (r.kind == "part", r.id)))
         # An annotation left out (bad or mask-less) still says its category is present.
         dropped = [vocab.categories.get(ann.category_id) for ann, vocab in anns if ann.id not in regions]
-        absent, not_exhaustive = self._absence(img, ordered, dropped)
         try:
+            absent, not_exhaustive = self._absence(img, ordered, dropped)
             return Scene(image_id=img.id, file_name=file_name, width=img.width, height=img.height,
                          source=self.name, regions=ordered, absent=absent, not_exhaustive=not_exhaustive,
                          path=image_path)
@@ -366,13 +446,25 @@ class CocoSource(Source):
         absent: set[str] = set()
         not_exhaustive: set[str] = set()
         for record, vocab_i in self._index.records[img.id]:
-            absent.update(vocab_i.categories[c].name for c in record.neg_category_ids if c in vocab_i.categories)
-            not_exhaustive.update(vocab_i.categories[c].name for c in record.not_exhaustive_category_ids
-                                  if c in vocab_i.categories)
+            for key, ids, into in (("neg_category_ids", record.neg_category_ids, absent),
+                                   ("not_exhaustive_category_ids", record.not_exhaustive_category_ids,
+                                    not_exhaustive)):
+                for c in ids or ():
+                    category = vocab_i.categories.get(c)
+                    if category is not None:
+                        into.add(category.name)
+                    else:
+                        # Leaving out an absence fact loses nothing that is true: a repair, not an error.
+                        self.problems.repaired(f"{key} lists unknown category id {c}; ignored",
+                                               file=vocab_i.path, where=f"image {img.id}")
+        clash = absent & {r.category for r in regions}
+        if clash:
+            raise InputError(f"categories both annotated and listed as absent: {sorted(clash)}",
+                             where=f"image {img.id}",
+                             hint="remove them from the image's neg_category_ids, or remove their annotations")
         # A dropped annotation of unknown category could be of any class: claim no exhaustive absence.
         if self.exhaustive and None not in dropped:
-            absent.update(c.name for c in vocab.categories.values() if c.isthing and c.name not in present)
-        # Explicit neg_category_ids that clash with a region are left in: Scene reports the clash.
+            absent.update(c.name for c in vocab.categories.values() if c.thing and c.name not in present)
         return frozenset(absent), frozenset(not_exhaustive)
 
 

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from groundv.errors import InputError
 from groundv.scene import Scene
-from groundv.sources.coco import CocoSource, _Image
+from groundv.sources.coco import CocoSource, _File, _Image, _use_format
 
 __all__ = ["LvisSource", "read_lvis"]
 
@@ -27,6 +28,21 @@ class LvisSource(CocoSource):
 
     name = "lvis"
     exhaustive_default = False
+
+    def _check_format(self, parsed: _File, path: Path) -> None:
+        """Refuse a file with nothing of LVIS in it: read as LVIS it would yield no absence facts at all."""
+        if not self._looks_right(parsed):
+            raise InputError(f"does not look like {self.name.upper()}: no category has 'frequency' or "
+                             f"'synonyms' and no image lists 'neg_category_ids' or "
+                             f"'not_exhaustive_category_ids'", file=path,
+                             hint=f"COCO instances (every class labelled) are {_use_format('coco')}; "
+                                  f"your own COCO-format data is format 'custom'")
+
+    @staticmethod
+    def _looks_right(parsed: _File) -> bool:
+        return (any(c.frequency is not None or c.synonyms is not None for c in parsed.categories)
+                or any(i.neg_category_ids is not None or i.not_exhaustive_category_ids is not None
+                       for i in parsed.images))
 
     def _file_name(self, img: _Image) -> str:
         name = super()._file_name(img)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from groundv.scene import Scene
+from groundv.sources.coco import _File
 from groundv.sources.lvis import LvisSource
 
 __all__ = ["PacoSource", "read_paco"]
@@ -27,6 +28,11 @@ class PacoSource(LvisSource):
     """PACO-LVIS annotations. Same options as :class:`~groundv.sources.coco.CocoSource`."""
 
     name = "paco"
+
+    @staticmethod
+    def _looks_right(parsed: _File) -> bool:
+        return (LvisSource._looks_right(parsed) or bool(parsed.part_categories)
+                or any(a.obj_ann_id is not None for a in parsed.annotations))
 
 
 def read_paco(annotations: str | Path, **options: Any) -> Iterator[Scene]:

@@ -215,7 +215,8 @@ class PanopticSource(Source):
             if entry.width <= 0 or entry.height <= 0:
                 raise InputError(f"size must be positive, got {entry.width}×{entry.height}",
                                  file=self.file, where=where)
-            image_path = resolve_image(self.images, entry.file_name, file=self.file, where=where)
+            image_path = resolve_image(self.images, entry.file_name, file=self.file, where=where,
+                                       size=(entry.width, entry.height))
             ids = self._read_png(entry)
         except InputError as err:
             self.problems.fail(err)
