@@ -209,3 +209,14 @@ def test_python_dash_m_runs_the_command(module: str) -> None:
     assert result.returncode == 0 and result.stdout.startswith("groundv "), result.stderr
     usage = subprocess.run([sys.executable, "-m", module, "stats"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "Usage: groundv stats" in usage.stderr
+
+
+def test_data_warnings_print_as_one_warning_line(shared_data, tmp_path):
+    # The console script prints a repair in a user's data as "warning: …", not Python's source-line format.
+    done = subprocess.run([sys.executable, "-m", "groundv", "items", "--benchmark", "reasonseg",
+                           str(shared_data / "reasonseg"), "--split", "val", "--image-size", "480x640",
+                           "--out", str(tmp_path / "items.jsonl")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "outside the 640×480 image" in line]
+    assert lines and all(line.startswith("warning: ") for line in lines)
+    assert "GroundvWarning" not in done.stderr

@@ -6,6 +6,7 @@ import errno
 import functools
 import os
 import shlex
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
@@ -16,7 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from groundv import __version__
-from groundv.errors import ConfigError, GroundvError, InputError
+from groundv.errors import ConfigError, GroundvError, GroundvWarning, InputError
 
 app = typer.Typer(
     name="groundv",
@@ -104,6 +105,19 @@ def _handles_errors(fn: F | None = None, *, interrupted: str | None = None) -> A
         return wrapper  # type: ignore[return-value]
 
     return decorate(fn) if fn is not None else decorate
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` for the command line: a :class:`GroundvWarning` (data repaired or
+    ignored, naming file and record) prints as ``warning: …``; any other warning as Python prints it."""
+    if issubclass(category, GroundvWarning):
+        err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
 
 
 def _progress() -> Progress:

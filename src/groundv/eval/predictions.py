@@ -43,7 +43,7 @@ __all__ = ["Locator", "Matching", "PredictionLoader", "Predictions", "match", "r
 #: Where one prediction is: ``(byte offset, line number)`` in a JSON-lines file, or a PNG's file name.
 Locator = tuple[int, int] | str
 
-_HINT_MISSING = ("pass --allow-missing (allow_missing=True) to count a missing prediction as an empty mask "
+_HINT_MISSING = ("pass --allow-missing to count a missing prediction as an empty mask "
                  "that does not reject")
 
 
