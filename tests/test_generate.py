@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,12 +12,12 @@ import pytest
 from pycocotools import mask as cocomask
 
 from groundv import masks
-from groundv.errors import ConfigError
+from groundv.errors import ConfigError, GroundvWarning, InputError
 from groundv.generate import generate, make_teacher, parse_categories, unit_rng
 from groundv.sample import Sample
 from groundv.sources import open_source
 from groundv.sources.toyworld import ToyWorldSource, write_toyworld
-from groundv.store import COMPLETED, iter_samples, read_manifest
+from groundv.store import COMPLETED, Dataset, iter_samples, read_manifest
 from groundv.tasks.plan import CATEGORIES
 
 
@@ -158,3 +159,53 @@ def test_a_dataset_made_from_python_can_reopen_its_source(tmp_path):
     generate(ToyWorldSource(tmp_path / "world"), tmp_path / "ds", categories=["negative"])
     reopened = open_dataset_source(tmp_path / "ds")
     assert reopened.name == "toyworld" and len(reopened) == 3
+
+
+def test_force_leaves_nothing_of_the_old_dataset_and_keeps_the_reviews(world, tmp_path):
+    from groundv.benchmarks.dataset import read_dataset
+
+    generate(ToyWorldSource(world), tmp_path, seed=1, limit=4)
+    old = next(iter_samples(tmp_path))
+    (tmp_path / "test.jsonl").write_text(json.dumps({**old, "split": "test"}) + "\n")
+    (tmp_path / "reviews.jsonl").write_text('{"action": "accept"}\n')
+    (tmp_path / "verdicts.jsonl").write_text('{"id": "x", "verdict": "agree"}\n')
+    with pytest.warns(GroundvWarning, match="replaced-"):
+        generate(ToyWorldSource(world), tmp_path, seed=2, limit=4, force=True)
+    assert not any((tmp_path / name).exists() for name in ("test.jsonl", "reviews.jsonl", "verdicts.jsonl"))
+    with pytest.raises(ConfigError, match="no sample is in split 'test'"):
+        list(read_dataset([tmp_path], split="test"))  # what `groundv items --split test` reads
+    (replaced,) = tmp_path.glob("replaced-*")
+    assert json.loads((replaced / "test.jsonl").read_text())["id"] == old["id"]
+    assert (replaced / "reviews.jsonl").is_file() and (replaced / "verdicts.jsonl").is_file()
+    assert old["id"] in {s["id"] for s in iter_samples(replaced)}
+
+
+def test_a_run_that_fails_on_bad_input_leaves_no_folder(world, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(world, broken)
+    (broken / "images" / "000000000001.jpg").unlink()
+    with pytest.raises(InputError, match="not found"):
+        generate(ToyWorldSource(broken), tmp_path / "ds")
+    assert not (tmp_path / "ds").exists()
+    # a folder a failed run left behind (an older groundv, a kill) does not block the corrected command
+    (tmp_path / "ds").mkdir()
+    with pytest.raises(InputError):
+        generate(ToyWorldSource(broken), tmp_path / "ds", workers=2)
+    Dataset(tmp_path / "ds", {"source": {"format": "pascal-part"}}).close()
+    assert generate(ToyWorldSource(world), tmp_path / "ds", limit=2).complete
+
+
+def test_ctrl_c_leaves_the_manifest_saying_interrupted_with_the_counts(world, tmp_path):
+    def interrupt(done: int, total: int) -> None:
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate(ToyWorldSource(world), tmp_path / "cut", seed=1, progress=interrupt)
+    manifest = read_manifest(tmp_path / "cut").data
+    on_disk = len((tmp_path / "cut" / COMPLETED).read_bytes().splitlines())
+    assert manifest["status"] == "interrupted" and manifest["units"] == on_disk == 3 * len(CATEGORIES)
+    assert manifest["images"] == 3 and manifest["samples"] == len(list(iter_samples(tmp_path / "cut"))) > 0
+    generate(ToyWorldSource(world), tmp_path / "cut", seed=1)  # the same call resumes
+    generate(ToyWorldSource(world), tmp_path / "whole", seed=1)
+    assert files(tmp_path / "cut") == files(tmp_path / "whole")

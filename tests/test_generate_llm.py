@@ -199,8 +199,11 @@ def test_dry_run_sends_nothing_and_counts_what_would_be_sent(world, tmp_path):
 
 def test_settings_must_match_to_resume_but_budget_caps_need_not(world, tmp_path):
     with FakeServer(faketeacher.correct) as server:
-        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=5.0), limit=1)
-        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=9.0), limit=1)
+        prices = (0.15, 0.6)  # a cost cap needs prices (test_max_cost_without_prices_is_refused)
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=5.0, prices=prices),
+                 limit=1)
+        generate(ToyWorldSource(world), tmp_path, teacher="openai", llm=llm(server, max_cost=9.0, prices=prices),
+                 limit=1)
         with pytest.raises(ConfigError, match="other settings: teacher.model"):
             generate(ToyWorldSource(world), tmp_path, teacher="openai", llm={**llm(server), "model": "other"})
         with pytest.raises(ConfigError, match="needs a model"):
@@ -467,3 +470,20 @@ def test_respond_per_image_words_one_plan_in_the_per_image_form(world):
         teacher = make_teacher("openai", TeacherConfig("fake-1", batch="image"), engine=engine)
         output = teacher.respond(scene, plan, unit_rng(0, 1, "x"))
         assert output.target_ids == plan.target_ids and asked_categories(server.log[0]) == ["part"]
+
+
+def test_max_cost_without_prices_is_refused(world, tmp_path):
+    # without prices every answer costs 0.0: the cap would silently never stop the run
+    with FakeServer(faketeacher.correct) as server:
+        for call in (generate, estimate):
+            with pytest.raises(ConfigError, match="needs the prices") as error:
+                call(ToyWorldSource(world), out_dir=tmp_path / "ds", teacher="openai",
+                     llm=llm(server, max_cost=2.0))
+            assert "--price-prompt" in (error.value.hint or "")
+        assert server.log == [] and not (tmp_path / "ds").exists()
+        generate(ToyWorldSource(world), tmp_path / "ok", teacher="openai", limit=1,
+                 llm=llm(server, max_cost=2.0, prices=(0.0, 0.6)))
+    runner = CliRunner()
+    refused = runner.invoke(app, ["generate", "--world", str(world), "--out", str(tmp_path / "cli"), "--teacher",
+                                  "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--max-cost", "1"])
+    assert refused.exit_code != 0 and "needs the prices" in " ".join(refused.output.split())

@@ -6,8 +6,21 @@ import orjson
 import pytest
 
 from groundv import masks
-from groundv.errors import ConfigError, InputError
-from groundv.store import COMPLETED, MANIFEST, Dataset, UnitResult, iter_samples, read_manifest
+from groundv.errors import ConfigError, GroundvWarning, InputError
+from groundv.review.reviews import REVIEWS_FILE
+from groundv.split import TEST_FILE
+from groundv.store import (
+    COMPLETED,
+    DERIVED_FILES,
+    MANIFEST,
+    Dataset,
+    UnitResult,
+    append_line,
+    clear_dataset,
+    iter_samples,
+    read_manifest,
+)
+from groundv.verify import VERDICTS_FILE
 
 SETTINGS = {"source": {"format": "test", "path": "/data/x.json"}, "categories": ["negative", "part"], "seed": 0,
             "teacher": {"name": "rules", "model": None, "prompt_versions": {"negative": "v1", "part": "v1"}},
@@ -139,3 +152,77 @@ def test_shards_by_scene_index(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.glob("samples-*")) == ["samples-00000.jsonl", "samples-00001.jsonl"]
     assert manifest.data["files"]["samples"] == ["samples-00000.jsonl", "samples-00001.jsonl"]
     assert len(list(iter_samples(tmp_path))) == 6
+
+
+def test_force_moves_what_other_stages_derived(tmp_path):
+    write_all(tmp_path, UNITS).finish()
+    old_samples = (tmp_path / "samples-00000.jsonl").read_bytes()
+    derived = {"reviews.jsonl": b'{"r": 1}\n', "test.jsonl": b'{"t": 1}\n', "verdicts.jsonl": b'{"v": 1}\n'}
+    for name, data in derived.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / ".review-cache").mkdir()
+    (tmp_path / ".review-cache" / "x.png").write_bytes(b"png")
+    (tmp_path / "ledger.jsonl").write_bytes(b"spend\n")  # spend is counted across runs: stays
+    with pytest.warns(GroundvWarning, match="replaced-"):
+        ds = Dataset(tmp_path, {**SETTINGS, "seed": 1}, force=True)
+    ds.finish()
+    for name in DERIVED_FILES:
+        assert not (tmp_path / name).exists()
+    assert not (tmp_path / ".review-cache").exists() and (tmp_path / "ledger.jsonl").read_bytes() == b"spend\n"
+    (replaced,) = tmp_path.glob("replaced-*")
+    assert {name: (replaced / name).read_bytes() for name in derived} == derived
+    assert (replaced / "samples-00000.jsonl").read_bytes() == old_samples
+    assert read_manifest(replaced).settings["seed"] == 0 and read_manifest(tmp_path).settings["seed"] == 1
+    assert DERIVED_FILES == (REVIEWS_FILE, TEST_FILE, VERDICTS_FILE)
+
+
+def test_force_without_derived_files_deletes_the_old_dataset(tmp_path):
+    write_all(tmp_path, UNITS).finish()
+    assert clear_dataset(tmp_path) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_folder_where_nothing_was_written_is_started_over(tmp_path):
+    # a run that failed on bad input before any unit: the corrected command is not refused
+    Dataset(tmp_path, {**SETTINGS, "source": {"format": "pascal-part", "path": "/x"}}).close()
+    assert read_manifest(tmp_path).data["status"] == "running"
+    ds = write_all(tmp_path, UNITS)
+    assert not ds.resumed
+    ds.finish()
+    assert read_manifest(tmp_path).settings == SETTINGS and read_manifest(tmp_path).samples == 6
+    # once a unit is written, other settings are refused as before
+    with pytest.raises(ConfigError, match="other settings"):
+        Dataset(tmp_path, {**SETTINGS, "seed": 5})
+
+
+def test_abandon_leaves_no_half_made_folder(tmp_path):
+    Dataset(tmp_path / "new", SETTINGS).abandon()
+    assert not (tmp_path / "new").exists()
+    kept = Dataset(tmp_path / "kept", SETTINGS)
+    (kept.dir / "teacher-cache.sqlite").write_bytes(b"")  # an LLM run's cache: the folder stays as it is
+    kept.abandon()
+    kept = kept.dir
+    assert (kept / MANIFEST).is_file()
+    done = write_all(tmp_path / "done", UNITS[:1])
+    done.abandon()  # a unit is on disk: nothing is removed
+    assert list(iter_samples(tmp_path / "done"))
+
+
+def test_interrupt_records_what_is_on_disk(tmp_path):
+    ds = write_all(tmp_path, UNITS[:3])
+    manifest = ds.interrupt()
+    again = read_manifest(tmp_path)
+    assert again.data == manifest.data
+    assert again.data["status"] == "interrupted" and again.data["units"] == 3 and again.samples == 3
+    resumed = write_all(tmp_path, UNITS)
+    assert resumed.resumed
+    assert resumed.finish().complete
+
+
+def test_append_line_closes_a_torn_line(tmp_path):
+    path = tmp_path / "log.jsonl"
+    append_line(path, b'{"id": "a"}')
+    with path.open("ab") as f:
+        f.write(b'{"id": "to')  # a killed writer
+    append_line(path, b'{"id": "b"}\n', sync=False)
+    assert path.read_bytes().splitlines() == [b'{"id": "a"}', b'{"id": "to', b'{"id": "b"}']

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from groundv import knowledge
 from groundv.cli import app
-from groundv.errors import ConfigError
+from groundv.errors import ConfigError, GroundvWarning
 from groundv.export.base import open_dataset_source, scenes_for
 from groundv.generate import generate
 from groundv.sources.toyworld import ToyWorldSource, write_toyworld
@@ -186,3 +186,67 @@ def test_cli_verify(dataset, tmp_path):
     assert result.exit_code == 2 and "not empty" in result.output
     result = runner.invoke(app, ["verify", str(dataset), "--teacher", "gpt"])
     assert result.exit_code == 2 and "unknown verifier" in result.output
+
+
+def test_malformed_sample_lines_are_reported_and_skipped(dataset):
+    path = dataset / "samples-00000.jsonl"
+    lines = path.read_bytes().splitlines()
+    first, second, third = (orjson.loads(line) for line in lines[:3])
+    no_image = {k: v for k, v in first.items() if k != "image"}
+    string_targets = {**second, "target_ids": "1,2"}
+    path.write_bytes(b"\n".join([orjson.dumps(no_image), orjson.dumps(string_targets), b"[1, 2]", *lines[2:]])
+                     + b"\n")
+    summary = verify(dataset)
+    assert sum(summary.new.values()) == len(lines) - 2 and third["id"] in verdicts(dataset)
+    reasons = " | ".join(why for _, why in summary.corrupt)
+    assert len(summary.corrupt) == 3 and "missing field 'image'" in reasons and "target_ids" in reasons
+    assert not {first["id"], second["id"]} & set(verdicts(dataset))
+
+
+def test_a_torn_last_verdict_line_does_not_swallow_the_next_verdict(dataset):
+    verify(dataset)
+    path = dataset / VERDICTS_FILE
+    lines = path.read_bytes().splitlines()
+    lost = orjson.loads(lines[-1])["id"]
+    path.write_bytes(b"\n".join(lines[:-1]) + b"\n" + lines[-1][:20])  # killed while writing the last verdict
+    again = verify(dataset)
+    assert again.new == Counter({"agree": 1}) and len(again.corrupt) == 1
+    assert lost in verdicts_lenient(dataset)
+    assert len(verify(dataset).corrupt) == 1 and sum(verify(dataset).new.values()) == 0
+
+
+def verdicts_lenient(directory):
+    out = {}
+    for line in (directory / VERDICTS_FILE).read_bytes().splitlines():
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        out[record["id"]] = record
+    return out
+
+
+def test_drop_disagreeing_never_overwrites_the_dataset_itself(dataset):
+    # some samples disagree: writing the agreeing ones over the dataset would delete them for good
+    assert rewrite(dataset, lambda s: {**s, "target_ids": s["target_ids"][:-1]}
+                   if s["category"] == "part" and len(s["target_ids"]) > 1 else None)
+    before = (dataset / "samples-00000.jsonl").read_bytes()
+    for target in (dataset, dataset / ".." / dataset.name):
+        with pytest.raises(ConfigError, match="dataset being verified"):
+            verify(dataset, drop_disagreeing=target, force=True)
+    assert (dataset / "samples-00000.jsonl").read_bytes() == before
+
+
+def test_drop_disagreeing_into_another_dataset_replaces_it_whole(dataset, tmp_path):
+    other = shutil.copytree(dataset, tmp_path / "other")
+    verify(other)
+    (other / "reviews.jsonl").write_text('{"action": "accept"}\n')
+    shards = [other / f"samples-0000{k}.jsonl" for k in (0, 1)]
+    shards[1].write_bytes(shards[0].read_bytes())  # a shard the filtered folder does not write
+    with pytest.warns(GroundvWarning, match="replaced-"):
+        summary = verify(dataset, drop_disagreeing=other, force=True)
+    assert not (other / VERDICTS_FILE).exists() and not (other / "reviews.jsonl").exists()
+    assert sorted(p.name for p in other.glob("samples-*")) == ["samples-00000.jsonl"]
+    assert len(list(iter_samples(other))) == summary.kept
+    (replaced,) = other.glob("replaced-*")
+    assert (replaced / VERDICTS_FILE).is_file() and (replaced / "reviews.jsonl").is_file()

@@ -221,6 +221,13 @@ def test_bad_settings_are_config_errors():
         make_verifier("oracle")
 
 
+def test_max_cost_without_prices_is_refused(dataset):
+    # without prices every answer costs 0.0 and the cap would never stop the run
+    with pytest.raises(ConfigError, match="needs the prices") as error:
+        verify(dataset, teacher="openai", llm={"model": "m", "base_url": "http://127.0.0.1:9/v1", "max_cost": 1.0})
+    assert "--price-prompt" in (error.value.hint or "") and not (dataset / VERDICTS_FILE).exists()
+
+
 def test_cli_verifies_with_a_model_and_stops_at_the_cap_with_exit_code_3(dataset, truth):
     with FakeServer(correct(truth)) as server:
         base = ["verify", str(dataset), "--teacher", "openai", "--model", "fake-1", "--base-url", f"{server.url}/v1"]

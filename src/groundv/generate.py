@@ -26,6 +26,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -195,7 +196,8 @@ def _run_in_worker(scene: Scene, categories: Sequence[str], seen: Sequence[str])
 
 
 def _source_info(source: Source) -> dict[str, Any]:
-    """How to open ``source`` again (``open_source(format, path, ...)``), for the manifest and exporters."""
+    """How to open ``source`` again (``open_source(format, path, ...)``), for the manifest and exporters
+    (:func:`groundv.export.base.open_dataset_source` reads it back)."""
 
     def resolved(path: Any) -> str | None:
         return str(Path(path).resolve()) if path is not None else None
@@ -210,6 +212,14 @@ def _source_info(source: Source) -> dict[str, Any]:
         info["path"] = resolved(getattr(source, "path", None))
     else:
         info.update(path=resolved(files[0]) if files else None, parts=[resolved(f) for f in files[1:]])
+    # Open options change which scenes the source yields; recorded only when set, so the settings of
+    # datasets made without them stay as they were (and still resume).
+    problems = getattr(source, "problems", None)
+    if getattr(problems, "skip_bad", False):
+        info["skip_bad"] = True
+    exclude = getattr(source, "exclude", None)
+    if exclude:
+        info["exclude"] = sorted(exclude, key=lambda i: (isinstance(i, str), i))
     return info
 
 
@@ -245,7 +255,8 @@ def generate(
         limit: only the first ``limit`` scenes of the source.
         workers: processes planning scenes (1: in this process).
         plans_per_unit: the most plans per (image, category).
-        force: start an existing dataset in ``out_dir`` over.
+        force: start an existing dataset in ``out_dir`` over (:func:`groundv.store.clear_dataset`: its
+            reviews, verdicts and test split move, with the old samples, to ``out_dir/replaced-<time>/``).
         source_info: how the source was opened (format, paths, options), recorded in the manifest and
             compared on resume; default: its format and files.
         progress: called after each scene with (scenes done, scenes in total).
@@ -264,7 +275,10 @@ def generate(
 
     Raises:
         ConfigError: bad settings, or ``out_dir`` holds something else (see :class:`~groundv.store.Dataset`).
-        InputError: bad source data (from the source or an image file).
+        InputError: bad source data (from the source or an image file). A run that fails before it
+            completed a unit leaves no dataset behind, so the corrected call starts afresh.
+        KeyboardInterrupt: passed on after the manifest is left saying ``interrupted``, with the counts
+            of the units on disk; the same call resumes.
         BudgetExhausted: an LLM run reached ``max_cost``/``max_requests``; every finished unit is
             written, the manifest says ``stopped`` (with the counts so far and why), and a run with a
             higher cap resumes.
@@ -304,7 +318,7 @@ def generate(
     total = len(source) if limit is None else min(limit, len(source))
     scenes: Iterable[Scene] = source if limit is None else islice(source, limit)
     dataset = Dataset(out_dir, settings, force=force)
-    try:
+    with _ending(dataset):
         jobs = _jobs(dataset, scenes, categories)
         if workers == 1:
             results: Iterator[tuple[int, list[UnitResult] | None]] = (
@@ -317,6 +331,27 @@ def generate(
             if progress is not None:
                 progress(done, total)
         return dataset.finish()
+
+
+@contextmanager
+def _ending(dataset: Dataset, stops: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+    """Leave the manifest saying how a run that did not finish ended, and close the files.
+
+    ``stops`` (a budget cap, a failing endpoint): ``stopped`` with why; Ctrl-C: ``interrupted``; both
+    with the counts of what is on disk, and the same command resumes. Any other failure (bad input)
+    before a unit was written leaves no half-made folder behind (:meth:`Dataset.abandon`).
+    """
+    try:
+        yield
+    except stops as stop:
+        dataset.stop(getattr(stop, "message", str(stop)))  # `groundv stats` shows what was done and why
+        raise
+    except KeyboardInterrupt:
+        dataset.interrupt()
+        raise
+    except Exception:
+        dataset.abandon()
+        raise
     finally:
         dataset.close()
 
@@ -368,19 +403,13 @@ def _generate_llm(source: Source, out_dir: str | Path, run: dict[str, Any], *, f
     total = len(source) if limit is None else min(limit, len(source))
     scenes: Iterable[Scene] = source if limit is None else islice(source, limit)
     dataset = Dataset(out_dir, settings, force=force)
-    try:
+    with _ending(dataset, (BudgetExhausted, TeacherUnavailable, TeacherRefused)):
         jobs = _jobs(dataset, scenes, categories)
-        try:
-            if executor == "ray":
-                run_ray(run, dataset, jobs, total=total, actors=actors, progress=progress, on_stats=on_stats)
-            else:
-                run_local(runner, dataset, jobs, total=total, progress=progress, on_stats=on_stats)
-        except (BudgetExhausted, TeacherUnavailable, TeacherRefused) as stop:
-            dataset.stop(stop.message)  # `groundv stats` shows what was done and why it stopped
-            raise
+        if executor == "ray":
+            run_ray(run, dataset, jobs, total=total, actors=actors, progress=progress, on_stats=on_stats)
+        else:
+            run_local(runner, dataset, jobs, total=total, progress=progress, on_stats=on_stats)
         return dataset.finish()
-    finally:
-        dataset.close()
 
 
 def estimate(source: Source, *, teacher: str, categories: Sequence[str] = CATEGORIES, seed: int = 0,

@@ -18,38 +18,54 @@ by rewriting the shard under a temporary name and renaming it — and units with
 units are written in a fixed order, a resumed run writes the same bytes as an uninterrupted one.
 
 The manifest is written when a run starts (``"status": "running"``, settings only) and rewritten from
-``completed.log`` when it ends (``"status": "complete"``) or is stopped on purpose (``"status":
-"stopped"`` with ``"stopped": why`` — a budget cap; the same command resumes it), always through a
-temporary file and a rename.
+``completed.log`` when it ends (``"status": "complete"``), is stopped on purpose (``"status":
+"stopped"`` with ``"stopped": why`` — a budget cap) or is interrupted (``"status": "interrupted"``,
+Ctrl-C), always through a temporary file and a rename; the same command resumes a stopped or
+interrupted run. A folder where nothing was written (no completed unit, no sample: a run that failed
+on bad input at once) is not a dataset yet, and a run with other settings simply starts in it.
 It holds no timestamps, so the same input and seed give byte-identical files. Keys other stages add to
 it (``test_split`` from ``groundv split``, ``verified``, ...) are kept when a run is resumed; only the
 keys in :data:`OWNED_KEYS` are rewritten (``force`` starts over without them).
+
+Starting over (``force``, :func:`clear_dataset`) never loses people's or a verifier's work: when the
+folder holds what other stages derived from its samples (:data:`DERIVED_FILES`: reviews, verdicts,
+the reviewed test split), the old dataset (manifest, completion log, shards) moves together with them
+into ``DIR/replaced-<UTC time>/``; otherwise the old files are deleted. The review pictures
+(``.review-cache/``) are deleted either way. The teacher cache and spend ledgers stay: they are keyed
+by request content and count the folder's spend across runs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from groundv import __version__
-from groundv.errors import ConfigError, InputError
+from groundv.errors import ConfigError, GroundvWarning, InputError
 from groundv.scene import Scene
 
 __all__ = [
     "COMPLETED",
     "DATASET_FORMAT",
+    "DERIVED_FILES",
     "MANIFEST",
     "OWNED_KEYS",
     "SHARD_SCENES",
     "Dataset",
     "Manifest",
     "UnitResult",
+    "append_line",
+    "clear_dataset",
     "iter_samples",
     "read_lenient",
     "read_manifest",
@@ -67,6 +83,14 @@ OWNED_KEYS = frozenset({"format", "groundv_version", "settings", "status", "imag
                         "by_category", "rejections", "unsupported", "files", "stopped"})
 #: entries a dataset directory may hold besides its own files before it has a manifest
 _ALLOWED_EXTRA = frozenset({"toyworld"})
+#: what other stages derive from a dataset's samples: the review log (groundv.review.reviews.REVIEWS_FILE),
+#: the reviewed test split (groundv.split.TEST_FILE) and the verdicts (groundv.verify.VERDICTS_FILE);
+#: named here because those modules import this one
+DERIVED_FILES: tuple[str, ...] = ("reviews.jsonl", "test.jsonl", "verdicts.jsonl")
+#: the review pictures (groundv.review.pictures.CACHE_DIR): a cache, drawn again on demand
+_REVIEW_CACHE = ".review-cache"
+#: a generation run's own files
+_OWN_FILES = ("samples-*.jsonl", "rejections-*.jsonl", COMPLETED, MANIFEST)
 
 UnitKey = tuple[int | str, str]
 
@@ -188,6 +212,75 @@ def iter_samples(directory: str | Path, kind: str = "samples") -> Iterator[dict[
                     raise InputError(f"not valid JSON: {exc.msg}", file=path, where=f"line {n}") from None
 
 
+def append_line(path: Path, line: bytes, *, sync: bool = True) -> None:
+    """Append one JSON line to a file that several processes may append to.
+
+    The write is one ``O_APPEND`` write under an exclusive ``fcntl`` lock. A last line torn by a crash
+    (no final newline) is closed first, so it stays one corrupt line that readers report and skip,
+    instead of swallowing the new line. ``sync`` also fsyncs (a crash then loses at most this line).
+    """
+    data = line if line.endswith(b"\n") else line + b"\n"
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
+            os.write(fd, data)
+            if sync:
+                os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def clear_dataset(directory: str | Path) -> Path | None:
+    """Remove a dataset's files so that a new one can be written in ``directory`` (``--force``).
+
+    What other stages derived from the old samples is never lost: when any of :data:`DERIVED_FILES` is
+    there, the old dataset and those files move to ``directory/replaced-<UTC time>/`` (a folder that keeps
+    the samples the reviews and verdicts are about); otherwise the old dataset's files are deleted. The
+    review pictures (a cache) are deleted; files groundv did not write are left alone.
+
+    Returns:
+        The ``replaced-*`` folder the old files went to, or None when they were deleted.
+    """
+    directory = Path(directory)
+    derived = [directory / name for name in DERIVED_FILES if (directory / name).is_file()]
+    own = [p for pattern in _OWN_FILES for p in sorted(directory.glob(pattern))]
+    moved_to = None
+    if derived:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        moved_to = directory / f"replaced-{stamp}"
+        n = 1
+        while moved_to.exists():  # two starts over within a second
+            n += 1
+            moved_to = directory / f"replaced-{stamp}-{n}"
+        moved_to.mkdir()
+        for path in own + derived:
+            os.replace(path, moved_to / path.name)
+    else:
+        for path in own:
+            path.unlink()
+    for path in directory.glob(".*.tmp"):
+        path.unlink()
+    shutil.rmtree(directory / _REVIEW_CACHE, ignore_errors=True)
+    return moved_to
+
+
+def _nothing_written(directory: Path) -> bool:
+    """Whether a dataset folder holds no completed unit, no shard line and nothing derived from it."""
+    log = directory / COMPLETED
+    if log.is_file() and b"\n" in log.read_bytes():
+        return False
+    if any((directory / name).exists() for name in DERIVED_FILES):
+        return False
+    return all(p.stat().st_size == 0 for pattern in ("samples-*.jsonl", "rejections-*.jsonl")
+               for p in directory.glob(pattern))
+
+
 def read_lenient(path: Path, on_corrupt: Callable[[str, str], None]) -> Iterator[tuple[bytes, dict[str, Any]]]:
     """``(line, record)`` of every line of a JSON-lines file that holds an object with a string ``id``.
 
@@ -269,6 +362,9 @@ class Dataset:
             old = read_manifest(self.dir)
             if force:
                 self._clear()
+            elif old.settings != self.settings and _nothing_written(self.dir):
+                # A run that failed before writing anything (bad input): nothing to resume or to keep.
+                self._clear()
             elif old.settings != self.settings:
                 changes = _diff(old.settings, self.settings)
                 raise ConfigError(f"{self.dir} holds a dataset made with other settings: {'; '.join(changes)}",
@@ -282,9 +378,10 @@ class Dataset:
         self._log = (self.dir / COMPLETED).open("ab")
 
     def _clear(self) -> None:
-        for pattern in ("samples-*.jsonl", "rejections-*.jsonl", COMPLETED, MANIFEST, ".*.tmp"):
-            for path in self.dir.glob(pattern):
-                path.unlink()
+        moved_to = clear_dataset(self.dir)
+        if moved_to is not None:
+            warnings.warn(f"{self.dir} held reviews, verdicts or a test split of the dataset it replaces: they "
+                          f"were moved, with that dataset, to {moved_to}", GroundvWarning, stacklevel=4)
 
     def _recover(self) -> None:
         """Read completed.log and drop every shard line of a unit without a completion marker."""
@@ -379,6 +476,30 @@ class Dataset:
         self.close()
         return self._write_manifest({"status": "stopped", "stopped": why, **self._counts()})
 
+    def interrupt(self) -> Manifest:
+        """Close the files and write the manifest of an interrupted run (Ctrl-C): ``interrupted``, counts so far.
+
+        A later run with the same settings resumes it like any unfinished run.
+        """
+        self.close()
+        return self._write_manifest({"status": "interrupted", **self._counts()})
+
+    def abandon(self) -> None:
+        """After a run that failed before completing any unit: remove what it wrote (the manifest, an
+        empty completion log and empty shards), and the folder itself if that leaves it empty, so the
+        failure leaves nothing behind. A folder that holds anything else (a unit, a sample, a teacher
+        cache or ledger, derived files) is kept as it is; a later run still starts over in it.
+        """
+        self.close()
+        own = {p for pattern in _OWN_FILES for p in self.dir.glob(pattern)}
+        if not _nothing_written(self.dir) or any(p not in own and p.name not in _ALLOWED_EXTRA
+                                                 for p in self.dir.iterdir()):
+            return
+        for path in own:
+            path.unlink()
+        if not any(self.dir.iterdir()):
+            self.dir.rmdir()
+
     def __enter__(self) -> Dataset:
         return self
 
@@ -435,7 +556,10 @@ def sample_scene(sample: dict[str, Any], manifest: Manifest, directory: Path) ->
     """A region-less :class:`Scene` for a sample's image, its file found in the images folder the
     manifest records (``path`` None when it cannot be found, so pictures fall back to a grey canvas)."""
     image = sample["image"]
-    folder = manifest.settings["source"].get("images")
+    source = manifest.settings["source"]
+    folder = source.get("images")
+    if not folder and source.get("format") == "toyworld" and source.get("path"):
+        folder = str(Path(source["path"]) / "images")  # a toy world keeps its images there (--source toyworld)
     path = None
     if folder:
         root = Path(folder) if Path(folder).is_absolute() else directory / folder

@@ -52,8 +52,11 @@ regions the instruction means, and compare its answer with ``target_ids`` the sa
 ``expected_ids``, ``detail``, ``category``, and for an LLM verifier the model's ``answer`` and ``usage``
 (every request: key, tokens, structured-output mode). The file is append-only and holds every
 verifier's verdicts; a run skips the samples the same verifier (same record) already verdicted, so it is
-resumable, and a corrupt line is reported and skipped. Readers take a sample's last verdict (the review
-app shows it). :func:`verify` can also write the samples the verifier agrees with to a new folder.
+resumable, and a corrupt line (or a sample that breaks the sample contract) is reported and skipped. A
+last line torn by a killed run is closed before the next verdict is appended
+(:func:`groundv.store.append_line`). Readers take a sample's last verdict (the review app shows it).
+:func:`verify` can also write the samples the verifier agrees with to a new folder (never the dataset
+itself).
 
 Example:
     >>> make_verifier("rules").name
@@ -63,6 +66,7 @@ Example:
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -73,9 +77,10 @@ import numpy as np
 import orjson
 
 from groundv import knowledge
-from groundv.errors import ConfigError, InputError
+from groundv.errors import ConfigError, GroundvWarning, InputError
+from groundv.sample import Sample
 from groundv.scene import Scene
-from groundv.store import read_lenient
+from groundv.store import append_line, read_lenient
 from groundv.tasks.facts import SceneFacts
 
 if TYPE_CHECKING:
@@ -443,27 +448,30 @@ def verify(directory: str | Path, *, teacher: str = "rules", llm: Mapping[str, A
             ``teacher-cache.sqlite`` (generation's), the ledger to ``verifier-ledger.jsonl``.
         drop_disagreeing: a folder to write with only the agreeing samples (``samples-00000.jsonl`` and a
             ``manifest.json`` with the counts redone and a ``verified`` note), a dataset like any other.
-        force: write into a non-empty ``drop_disagreeing`` folder.
+        force: write into a non-empty ``drop_disagreeing`` folder (never the dataset itself); a dataset
+            there is replaced, its reviews, verdicts and test split moved to ``replaced-<time>/`` in it.
         progress: called with (samples verdicted, samples to verdict) after each verdict is written.
 
     Returns:
         A :class:`VerifySummary` (this verifier's verdicts only).
 
     Raises:
-        ConfigError: an unknown verifier, a non-empty output folder without ``force``, or a manifest
-            recording no source to reopen.
+        ConfigError: an unknown verifier, ``max_cost`` without prices, an output folder that is the
+            dataset itself or is not empty without ``force``, or a manifest recording no source to reopen.
         InputError: the folder holds no samples.
         BudgetExhausted, TeacherUnavailable, TeacherRefused: an LLM verifier's endpoint or budget stopped
             the run; the verdicts written so far stay, and the same call resumes.
     """
     verifier = make_verifier(teacher, llm)
+    if teacher != "rules":
+        from groundv.engine.runner import check_budget
+
+        check_budget((llm or {}).get("max_cost"), (llm or {}).get("prices", (0.0, 0.0)))
     who = verifier.record()
     directory = Path(directory)
     out_dir = None
     if drop_disagreeing is not None:
-        from groundv.export.base import prepare_out
-
-        out_dir = prepare_out(drop_disagreeing, force=force)
+        out_dir = _filtered_out(directory, Path(drop_disagreeing), force)
     summary = VerifySummary(directory / VERDICTS_FILE)
     files = sorted(directory.glob("samples-*.jsonl"))
     if not files:
@@ -475,37 +483,37 @@ def verify(directory: str | Path, *, teacher: str = "rules", llm: Mapping[str, A
                 summary.corrupt.append((str(summary.verdicts), f"id {record['id']}: unknown verdict"))
             elif record.get("verifier") == who:
                 done[record["id"]] = record
-    lines = [item for path in files for item in read_lenient(path, _collect(summary.corrupt))]
+    read = [(path, item) for path in files for item in read_lenient(path, _collect(summary.corrupt))]
+    lines = [item for path, item in read if _keeps_contract(path, item[1], summary.corrupt)]
     todo = [s for _, s in lines if s["id"] not in done]
     summary.skipped_existing = len(lines) - len(todo)
     if todo:
         from groundv.export.base import open_dataset_source, scenes_for
 
         scenes = scenes_for(open_dataset_source(directory), {s["image"]["id"] for s in todo})
-        with summary.verdicts.open("ab") as handle:
 
-            def emit(s: Mapping[str, Any], result: Any) -> None:
-                record = {"id": s["id"], "verdict": result.verdict, "verifier": who,
-                          "expected_ids": result.expected_ids, "detail": result.detail, "category": s.get("category")}
-                if not isinstance(verifier, RulesVerifier):
-                    record |= {"answer": result.answer, "usage": {"requests": result.usage}}
-                handle.write(orjson.dumps(record) + b"\n")
-                handle.flush()
-                done[s["id"]] = record
-                summary.new[result.verdict] += 1
-                if progress is not None:
-                    progress(sum(summary.new.values()), len(todo))
+        def emit(s: Mapping[str, Any], result: Any) -> None:
+            record = {"id": s["id"], "verdict": result.verdict, "verifier": who,
+                      "expected_ids": result.expected_ids, "detail": result.detail, "category": s.get("category")}
+            if not isinstance(verifier, RulesVerifier):
+                record |= {"answer": result.answer, "usage": {"requests": result.usage}}
+            # a torn last line (a killed run) is closed first, so this verdict is not lost in it
+            append_line(summary.verdicts, orjson.dumps(record), sync=False)
+            done[s["id"]] = record
+            summary.new[result.verdict] += 1
+            if progress is not None:
+                progress(sum(summary.new.values()), len(todo))
 
-            if isinstance(verifier, RulesVerifier):
-                _run_rules(verifier, todo, scenes, emit)
-            else:
-                from groundv.verify_llm import open_engine, run_verifier
+        if isinstance(verifier, RulesVerifier):
+            _run_rules(verifier, todo, scenes, emit)
+        else:
+            from groundv.verify_llm import open_engine, run_verifier
 
-                engine = open_engine(verifier.api, llm or {}, directory)
-                try:
-                    run_verifier(verifier, engine, todo, scenes, emit)
-                finally:
-                    engine.cache.close()
+            engine = open_engine(verifier.api, llm or {}, directory)
+            try:
+                run_verifier(verifier, engine, todo, scenes, emit)
+            finally:
+                engine.cache.close()
     categories = {s["id"]: s.get("category") for _, s in lines}
     for sid, record in done.items():
         summary.total[record["verdict"]] += 1
@@ -514,9 +522,42 @@ def verify(directory: str | Path, *, teacher: str = "rules", llm: Mapping[str, A
     if out_dir is not None:
         kept = [(line, s) for line, s in lines if done.get(s["id"], {}).get("verdict") == "agree"]
         (out_dir / "samples-00000.jsonl").write_bytes(b"".join(line for line, _ in kept))
-        _write_filtered_manifest(directory, out_dir, [s for _, s in kept], len(lines), who)
+        _write_filtered_manifest(directory, out_dir, [s for _, s in kept], len(read), who)
         summary.kept, summary.out = len(kept), out_dir
     return summary
+
+
+def _keeps_contract(path: Path, record: dict[str, Any], corrupt: list[tuple[str, str]]) -> bool:
+    """Whether a sample record keeps the sample contract; if not, it is listed in ``corrupt`` (where,
+    why) to be skipped, as the exporters do."""
+    try:
+        Sample.from_json(record)
+    except InputError as exc:
+        corrupt.append((f"{path}: sample {record['id']}", f"not a valid sample ({exc.reason})"))
+        return False
+    return True
+
+
+def _filtered_out(directory: Path, out: Path, force: bool) -> Path:
+    """The ``drop_disagreeing`` folder, ready to be written: never the dataset being verified; a dataset
+    already there is replaced as ``generate --force`` replaces one (:func:`groundv.store.clear_dataset`:
+    its reviews, verdicts and test split are moved aside, never lost).
+
+    Raises:
+        ConfigError: ``out`` is the dataset itself, or is not empty and ``force`` is not set.
+    """
+    from groundv.export.base import prepare_out
+    from groundv.store import MANIFEST, clear_dataset
+
+    if out.exists() and out.resolve() == directory.resolve():
+        raise ConfigError(f"{out} is the dataset being verified: writing the agreeing samples there would "
+                          "delete the others for good", hint="choose another folder for --drop-disagreeing")
+    if force and (out / MANIFEST).is_file():
+        moved_to = clear_dataset(out)
+        if moved_to is not None:
+            warnings.warn(f"{out} held reviews, verdicts or a test split of the dataset it replaces: they were "
+                          f"moved, with that dataset, to {moved_to}", GroundvWarning, stacklevel=3)
+    return prepare_out(out, force=force, dataset=directory)
 
 
 def _run_rules(verifier: RulesVerifier, todo: list[dict[str, Any]], scenes: Mapping[Any, Scene],

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from groundv.cli import app
+from groundv.errors import ConfigError
 from groundv.export.base import ExportReport, read_samples
 from groundv.review.reviews import ReviewLog
 from groundv.split import make_test_split
@@ -32,9 +34,16 @@ def test_export_split_test_takes_the_reviewed_split(dataset, tmp_path):
 
     report = ExportReport("test", tmp_path)
     assert [s["id"] for s in read_samples(copy, report, split="test")] == [first, second]
-    # the shards carry no split field: without test.jsonl nothing is in the test split
+    # the shards carry no split field: without test.jsonl nothing is in the test split, which is an
+    # error (as in `groundv items`) whose hint says how to make the split, not an empty export
     (copy / "test.jsonl").rename(tmp_path / "aside.jsonl")
-    assert list(read_samples(copy, report, split="test")) == []
+    with pytest.raises(ConfigError, match="no sample is in split 'test'") as error:
+        list(read_samples(copy, report, split="test"))
+    assert "groundv split" in (error.value.hint or "") and "--test-from-reviews" in (error.value.hint or "")
+    result = runner.invoke(app, ["export", str(copy), "--format", "lisa", "--split", "test",
+                                 "--out", str(tmp_path / "none")])
+    assert result.exit_code != 0 and "no sample is in split" in result.output
+    assert not (tmp_path / "none").exists()
     (tmp_path / "aside.jsonl").rename(copy / "test.jsonl")
 
     out = tmp_path / "g"

@@ -105,9 +105,11 @@ def lisa_mask(ref, anns, image):
 
 def test_registered_and_split_filter(dataset, tmp_path):
     assert get_exporter("grefcoco") is write_grefcoco
-    report = write_grefcoco(dataset, tmp_path / "g", split="val")
-    assert report.written == 0
-    assert json.loads((tmp_path / "g" / "grefs(unc).json").read_text()) == []
+    # a split no sample is in is an error (as in `groundv items`), not an empty export
+    with pytest.raises(ConfigError, match="no sample is in split 'val'") as error:
+        write_grefcoco(dataset, tmp_path / "g", split="val")
+    assert "splits found: (none)" in (error.value.hint or "")
+    assert not (tmp_path / "g").exists()
 
 
 def test_non_empty_out_refused_without_force(dataset, tmp_path):

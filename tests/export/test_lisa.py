@@ -11,7 +11,8 @@ import pytest
 from groundv import masks
 from groundv.errors import ConfigError
 from groundv.export import EXPORTERS, get_exporter
-from groundv.export.lisa import is_sentence, write_lisa
+from groundv.export.base import EXPORT_RECORD
+from groundv.export.lisa import lisa_record, write_lisa
 
 cv2 = pytest.importorskip("cv2")
 
@@ -62,7 +63,8 @@ def test_round_trip(dataset: Path, exported) -> None:
     for sample in all_samples:
         h, w = sample["mask"]["size"]
         record = json.loads((out / f"{sample['id']}.json").read_text())
-        assert record["text"] == [sample["instruction"]] and isinstance(record["is_sentence"], bool)
+        # groundv instructions are sentences: LISA must use its long template, never "segment the {phrase}"
+        assert record["text"] == [sample["instruction"]] and record["is_sentence"] is True
         assert (out / f"{sample['id']}.jpg").is_symlink() and (out / f"{sample['id']}.jpg").resolve().is_file()
         got = get_mask_from_json(out / f"{sample['id']}.json", h, w)
         assert set(np.unique(got)) <= {0, 1}
@@ -106,9 +108,54 @@ def test_never_writes_outside(dataset: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "out"]
 
 
-def test_is_sentence_rule() -> None:
-    assert is_sentence({"category": "reasoning", "instruction": "Segment it."})
-    assert not is_sentence({"category": "part", "instruction": "the handle of the mug"})
-    assert is_sentence({"category": "part", "instruction": "What could I hold the mug by?"})
-    long = "segment every mug and every chair that is on the left"
-    assert is_sentence({"category": "multi_object", "instruction": long})
+def test_every_instruction_is_a_sentence() -> None:
+    # A short instruction is still a sentence: with is_sentence False, LISA would ask
+    # "Can you segment the mark everything that is a table. in this image?"
+    sample = {"category": "multi_object", "instruction": "Mark everything that is a table.",
+              "mask": masks.empty(4, 4)}
+    assert lisa_record(sample, "x.jpg")["is_sentence"] is True
+
+
+def test_invalid_samples_are_skipped(dataset: Path, tmp_path: Path) -> None:
+    good = samples(dataset)
+    image = good[0]["image"]
+    broken = [dict(good[0], id="a", target_ids="1,2"),
+              dict(next(s for s in good if not s["no_target"]), id="b",
+                   mask=masks.encode(np.ones((5, 5), dtype=np.uint8))),
+              dict(next(s for s in good if not s["no_target"]), id="c", no_target=True),
+              dict(good[0], id="d", category="bogus"),
+              {k: v for k, v in good[1].items() if k != "image"} | {"id": "e"}]
+    assert image["height"] != 5
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "manifest.json").write_bytes((dataset / "manifest.json").read_bytes())
+    (ds / "samples-00000.jsonl").write_text("".join(json.dumps(s) + "\n" for s in [*broken, good[2]]))
+    report = write_lisa(ds, tmp_path / "out")
+    assert report.written == 1 and len(report.skipped) == 5
+    assert {where for _, where in report.skipped} >= {"sample a", "sample b", "sample c", "sample d"}
+    assert sorted(p.stem for p in (tmp_path / "out").glob("[!.]*.json")) == [good[2]["id"]]
+
+
+def test_force_removes_the_earlier_export(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = write_lisa(dataset, out)
+    (out / "mine.txt").write_text("x")  # not written by an export: kept
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "manifest.json").write_bytes((dataset / "manifest.json").read_bytes())
+    (ds / "samples-00000.jsonl").write_text(json.dumps(samples(dataset)[0]) + "\n")
+    second = write_lisa(ds, out, force=True)
+    assert first.written > 1 and second.written == 1
+    assert len(list(out.glob("*.jpg"))) == 1 and len(list(out.glob("[!.]*.json"))) == 1
+    assert (out / "mine.txt").read_text() == "x"
+    assert json.loads((out / EXPORT_RECORD).read_text())["files"] == sorted(second.files)
+
+
+def test_refuses_to_write_into_the_dataset(dataset: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    for name in ("manifest.json", "samples-00000.jsonl"):
+        (ds / name).write_bytes((dataset / name).read_bytes())
+    with pytest.raises(ConfigError, match="dataset being read"):
+        write_lisa(ds, ds, force=True)
+    assert sorted(p.name for p in ds.iterdir()) == ["manifest.json", "samples-00000.jsonl"]

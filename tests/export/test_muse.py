@@ -12,6 +12,7 @@ from pycocotools import mask as coco_mask
 from groundv import masks
 from groundv.errors import ConfigError
 from groundv.export import EXPORTERS, get_exporter
+from groundv.export.base import EXPORT_RECORD
 from groundv.export.muse import NO_TARGET, SEG, text_answer, write_muse
 from groundv.generate import generate
 from groundv.sources.coco import CocoSource
@@ -74,7 +75,7 @@ def test_refuses_non_empty_out(dataset: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         write_muse(dataset, tmp_path)
     write_muse(dataset, tmp_path, force=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "muse.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [EXPORT_RECORD, "keep.txt", "muse.json"]
 
 
 def test_coco_2017_images_get_a_coco_url(tmp_path: Path) -> None:

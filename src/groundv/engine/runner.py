@@ -45,7 +45,20 @@ from groundv.tasks.plan import Plan, Planner
 from groundv.teachers.base import TeacherOutput
 from groundv.teachers.llm import INVALID_ANSWER, Answer, LLMTeacher, batch_mode
 
-__all__ = ["SceneRunner", "llm_settings"]
+__all__ = ["SceneRunner", "check_budget", "llm_settings"]
+
+
+def check_budget(max_cost: float | None, prices: Sequence[float]) -> None:
+    """Refuse a cost cap that could never be reached: every answer costs 0 without a price per token.
+
+    Raises:
+        ConfigError: ``max_cost`` is set and both prices are zero.
+    """
+    if max_cost is not None and not any(float(p) for p in prices):
+        raise ConfigError(f"a cost cap of {max_cost:g} needs the prices per million tokens: without them every "
+                          "answer costs 0 and the cap would never stop the run",
+                          hint="add --price-prompt and --price-completion (the endpoint's prices), or use "
+                               "--max-requests to cap the number of paid requests")
 
 
 def llm_settings(teacher: str, categories: Sequence[str], seed: int, plans_per_unit: int, *,
@@ -64,8 +77,9 @@ def llm_settings(teacher: str, categories: Sequence[str], seed: int, plans_per_u
     mean ``plan``/``unit``).
 
     Raises:
-        ConfigError: an unknown ``batch``.
+        ConfigError: an unknown ``batch``, or ``max_cost`` without prices (:func:`check_budget`).
     """
+    check_budget(max_cost, prices)
     return {
         "teacher": teacher, "api": api, "categories": list(categories), "seed": int(seed),
         "plans_per_unit": int(plans_per_unit),

@@ -3,6 +3,11 @@
 Exporters never overwrite a non-empty folder unless ``force`` is set, never write outside it, and
 report (never crash on) a corrupt line of the dataset: the line is skipped and listed in the
 :class:`ExportReport`.
+
+Every export lists the files it wrote in ``OUT/.groundv-export.json`` (:data:`EXPORT_RECORD`; a dot
+file, so loaders that glob a folder never see it). ``force`` into a folder holding such a record
+first deletes the files the record lists — and nothing else: files groundv did not write stay —
+so no file of an earlier export is left to be read with the new one.
 """
 
 from __future__ import annotations
@@ -12,14 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from groundv.errors import ConfigError, InputError
 from groundv.sample import Sample
 from groundv.scene import Region, Scene
 from groundv.sources import Source, open_source
 from groundv.store import read_lenient, read_manifest
 
-__all__ = ["ExportReport", "Target", "checked_samples", "inside", "open_dataset_source", "prepare_out",
-           "read_samples", "resolve_targets", "scenes_for"]
+__all__ = ["EXPORT_RECORD", "ExportReport", "Target", "checked_samples", "inside", "open_dataset_source",
+           "prepare_out", "read_samples", "record_export", "resolve_targets", "scenes_for"]
+
+#: the export's own list of the files it wrote, inside the output folder
+EXPORT_RECORD = ".groundv-export.json"
 
 
 @dataclass
@@ -42,19 +52,57 @@ class ExportReport:
     files: list[str] = field(default_factory=list)
 
 
-def prepare_out(out: str | Path, *, force: bool = False) -> Path:
-    """Create ``out``; refuse a non-empty folder unless ``force``.
+def prepare_out(out: str | Path, *, force: bool = False, dataset: str | Path | None = None) -> Path:
+    """Create ``out``; refuse a non-empty folder unless ``force``, and the input ``dataset`` folder itself.
+
+    With ``force``, the files an earlier export listed in :data:`EXPORT_RECORD` are deleted first;
+    other files are left alone.
 
     Raises:
-        ConfigError: ``out`` is a file, or a non-empty folder and ``force`` is not set.
+        ConfigError: ``out`` is a file, the dataset folder itself, or a non-empty folder and ``force``
+            is not set.
+        InputError: the earlier export's record is unreadable.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file, not a folder", hint="choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ConfigError(f"{out} is not empty", hint="choose an empty --out, or pass --force to write into it")
+    if dataset is not None and out.resolve() == Path(dataset).resolve():
+        raise ConfigError(f"{out} is the dataset being read: writing there would replace its samples",
+                          hint="choose another --out")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise ConfigError(f"{out} is not empty",
+                              hint="choose an empty --out, or pass --force to write into it")
+        _remove_earlier_export(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _remove_earlier_export(out: Path) -> None:
+    """Delete the files an earlier export wrote into ``out`` (as its record lists them), then the record."""
+    record = out / EXPORT_RECORD
+    if not record.is_file():
+        return
+    try:
+        data = orjson.loads(record.read_bytes())
+        names = [str(n) for n in data["files"]]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"not a readable export record ({exc})", file=record,
+                         hint="delete the earlier export's files (or the whole folder) by hand, or choose "
+                              "another --out") from None
+    root = out.resolve()
+    for name in names:
+        path = out / name
+        # only what the export wrote, inside the folder: never follow a listed name elsewhere
+        if (path.is_symlink() or path.is_file()) and path.parent.resolve().is_relative_to(root):
+            path.unlink()
+    record.unlink()
+
+
+def record_export(report: ExportReport) -> None:
+    """Write :data:`EXPORT_RECORD`: the export's format and the files it wrote (``report.files``)."""
+    data = {"format": report.format, "written": report.written, "files": sorted(set(report.files))}
+    (report.out / EXPORT_RECORD).write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def inside(out: Path, name: str) -> Path:
@@ -79,6 +127,7 @@ def read_samples(dataset: str | Path, report: ExportReport, *, split: str | None
 
     Raises:
         InputError: the folder holds no samples.
+        ConfigError: no sample is in ``split`` (raised once the files are read, as ``groundv items`` does).
     """
     from groundv.split import TEST_FILE
 
@@ -86,23 +135,37 @@ def read_samples(dataset: str | Path, report: ExportReport, *, split: str | None
     files = [reviewed] if split == "test" and reviewed.is_file() else sorted(Path(dataset).glob("samples-*.jsonl"))
     if not files:
         raise InputError("no samples-*.jsonl here", file=dataset, hint="pass a folder written by groundv generate")
+    found = 0
+    splits: set[str] = set()
     for path in files:
         for _, sample in read_lenient(path, lambda where, why: report.skipped.append((why, where))):
-            if "image" not in sample:
+            if not isinstance(sample.get("image"), dict):
                 report.skipped.append(("not a sample record", f"{path}: sample {sample['id']}"))
                 continue
+            splits.add(str(sample.get("split")) if sample.get("split") is not None else "(none)")
             if split is None or sample.get("split") == split:
+                found += 1
                 yield sample
+    if split is not None and not found:
+        hint = f"splits found: {', '.join(sorted(splits)) or '(no sample)'}; leave out --split for every sample"
+        if split == "test" and not reviewed.is_file():
+            hint = (f"{dataset} has no {TEST_FILE}: make the reviewed test split first with "
+                    f"`groundv split {dataset} --test-from-reviews`")
+        raise ConfigError(f"no sample is in split {split!r}", hint=hint)
 
 
 def open_dataset_source(dataset: str | Path) -> Source:
-    """Open the source a dataset was generated from, as its manifest records it.
+    """Open the source a dataset was generated from exactly as it was opened, as its manifest records it.
 
-    Exporters that write the targets' own annotations (PSALM, gRefCOCO, MUSE) need the source's
-    regions, not only each sample's union mask.
+    Exporters that write the targets' own annotations (PSALM, gRefCOCO, MUSE), the verifier and the
+    review app need the source's regions, not only each sample's union mask. The recorded open options
+    are applied again: ``skip_bad`` (a source with a bad record was read past it), ``exclude_refs``
+    (the RefCOCO-style files whose val/test images were left out) or ``exclude`` (image ids), so the
+    source yields the same scenes as when the samples were made.
 
     Raises:
         ConfigError: the manifest names no source that can be opened again.
+        InputError: the source's files (or a recorded refs file) cannot be read.
     """
     dataset = Path(dataset)
     source = read_manifest(dataset).settings.get("source") or {}
@@ -113,12 +176,18 @@ def open_dataset_source(dataset: str | Path) -> Source:
     def here(p: str | None) -> Path | None:
         return None if p is None else (Path(p) if Path(p).is_absolute() else dataset / p)
 
-    options: dict[str, Any] = {"images": here(source.get("images"))}
-    if fmt == "toyworld":
-        options = {}
-    else:
+    options: dict[str, Any] = {"skip_bad": bool(source.get("skip_bad", False))}
+    if fmt != "toyworld":
+        options["images"] = here(source.get("images"))
         options["parts"] = [here(p) for p in source.get("parts") or []] or None
         options["masks"] = here(source.get("masks"))
+    exclude: set[int | str] = set(source.get("exclude") or ())
+    if source.get("exclude_refs"):
+        from groundv.sources.refs import LeakageGuard
+
+        exclude |= LeakageGuard.from_files([here(p) for p in source["exclude_refs"]]).image_ids
+    if exclude:
+        options["exclude"] = frozenset(exclude)
     return open_source(fmt, here(path), **options)  # type: ignore[arg-type]
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from groundv import masks
-from groundv.export.base import ExportReport, inside, prepare_out, resolve_targets
+from groundv.export.base import ExportReport, inside, prepare_out, record_export, resolve_targets
 from groundv.sample import Sample
 from groundv.scene import Region
 
@@ -98,7 +98,7 @@ def write_grefcoco(dataset: str | Path, out: str | Path, *, split: str | None = 
     """
     report = ExportReport("grefcoco", Path(out))
     targets = resolve_targets(dataset, report, split=split)
-    out = prepare_out(out, force=force)
+    out = prepare_out(out, force=force, dataset=dataset)
     report.out = out
     refs, images, annotations, categories = [], {}, {}, {}
     for index, t in enumerate(targets):
@@ -126,4 +126,5 @@ def write_grefcoco(dataset: str | Path, out: str | Path, *, split: str | None = 
     inside(out, INSTANCES).write_bytes(orjson.dumps(instances))
     report.written = len(refs)
     report.files = [GREFS, INSTANCES]
+    record_export(report)
     return report

@@ -15,10 +15,11 @@ Layout of ``OUT``:
   reported rather than turned into a false no-target.
 - ``groundv_lisa.txt``: the sample ids written, one a line.
 
-``is_sentence`` (which prompt template LISA uses: the long ``"{sent} Please output segmentation
-mask."`` form or the short ``"What is {class_name} in this image?"`` one) is True for the
-``reasoning`` category and for any instruction of more than :data:`SHORT_WORDS` words or ending in a
-question mark; otherwise False (short referring phrases).
+``is_sentence`` picks LISA's prompt template: True gives the long ``"{sent} Please output
+segmentation mask."`` form, False puts the text into the short ``"Can you segment the {class_name}
+in this image?"`` ones, which only fit a bare class name or referring phrase (FORMATS.md §9, §10).
+groundv instructions are always whole sentences ("Segment every mug.", questions, requests), so
+every sample is written with ``is_sentence: true``.
 
 Adding the folder to LISA's training mix (``dvlab-research/LISA``): LISA globs
 ``<dataset_dir>/reason_seg/<name>/<split>/*.jpg`` with ``--reason_seg_data ReasonSeg|train``, so
@@ -39,19 +40,13 @@ import orjson
 
 from groundv import masks
 from groundv.errors import InputError
-from groundv.export.base import ExportReport, inside, prepare_out, read_samples
+from groundv.export.base import ExportReport, checked_samples, inside, prepare_out, record_export
 from groundv.store import read_manifest, sample_scene
 
-__all__ = ["SHORT_WORDS", "is_sentence", "lisa_record", "write_lisa"]
+__all__ = ["LIST_FILE", "lisa_record", "write_lisa"]
 
-#: instructions of more words than this count as sentences
-SHORT_WORDS = 8
-
-
-def is_sentence(sample: dict[str, Any]) -> bool:
-    """LISA's ``is_sentence`` for a sample (see the module docstring for the rule)."""
-    text = sample["instruction"].strip()
-    return sample.get("category") == "reasoning" or len(text.split()) > SHORT_WORDS or text.endswith("?")
+#: the sample ids written, one a line
+LIST_FILE = "groundv_lisa.txt"
 
 
 def lisa_record(sample: dict[str, Any], image_name: str) -> dict[str, Any]:
@@ -62,7 +57,8 @@ def lisa_record(sample: dict[str, Any], image_name: str) -> dict[str, Any]:
          "group_id": None, "group_ids": [], "flags": {}}
         for poly in masks.to_polygons(sample["mask"])
     ]
-    return {"text": [sample["instruction"]], "is_sentence": is_sentence(sample), "shapes": shapes}
+    # groundv instructions are sentences, never bare phrases (module docstring)
+    return {"text": [sample["instruction"]], "is_sentence": True, "shapes": shapes}
 
 
 def write_lisa(
@@ -81,39 +77,40 @@ def write_lisa(
     """
     dataset = Path(dataset)
     manifest = read_manifest(dataset)
-    out = prepare_out(out, force=force)
-    report = ExportReport("lisa", out)
+    report = ExportReport("lisa", Path(out))
+    samples = checked_samples(dataset, report, split=split)
+    out = prepare_out(out, force=force, dataset=dataset)
+    report.out = out
     listed: list[str] = []
-    for sample in read_samples(dataset, report, split=split):
-        sid = str(sample["id"])
-        where = f"sample {sid}"
-        try:
+    try:
+        for sample, checked in samples:
+            sid = checked.id
+            where = f"sample {sid}"
             record = lisa_record(sample, f"{sid}.jpg")
-        except (KeyError, TypeError, ValueError) as exc:
-            report.skipped.append((f"unreadable mask ({exc})", where))
-            continue
-        if not record["shapes"] and not sample.get("no_target", not sample.get("target_ids")):
-            report.skipped.append(("mask too thin to trace as a polygon", where))
-            continue
-        source_image = sample_scene(sample, manifest, dataset).path
-        if source_image is None:
-            report.skipped.append(("image file not found", where))
-            continue
-        try:
-            image_path, json_path = inside(out, f"{sid}.jpg"), inside(out, f"{sid}.json")
-        except InputError as exc:
-            report.skipped.append((str(exc), where))
-            continue
-        if image_path.is_symlink() or image_path.exists():
-            image_path.unlink()
-        if copy_images:
-            shutil.copyfile(source_image, image_path)
-        else:
-            image_path.symlink_to(source_image.resolve())
-        json_path.write_bytes(orjson.dumps(record))
-        report.files += [image_path.name, json_path.name]
-        listed.append(sid)
-        report.written += 1
-    inside(out, "groundv_lisa.txt").write_text("".join(f"{sid}\n" for sid in listed), encoding="utf-8")
-    report.files.append("groundv_lisa.txt")
+            if not record["shapes"] and not checked.no_target:
+                report.skipped.append(("mask too thin to trace as a polygon", where))
+                continue
+            source_image = sample_scene(sample, manifest, dataset).path
+            if source_image is None:
+                report.skipped.append(("image file not found", where))
+                continue
+            try:
+                image_path, json_path = inside(out, f"{sid}.jpg"), inside(out, f"{sid}.json")
+            except InputError as exc:
+                report.skipped.append((str(exc), where))
+                continue
+            if image_path.is_symlink() or image_path.exists():
+                image_path.unlink()
+            report.files += [image_path.name, json_path.name]  # listed before written: a crash leaves none untracked
+            if copy_images:
+                shutil.copyfile(source_image, image_path)
+            else:
+                image_path.symlink_to(source_image.resolve())
+            json_path.write_bytes(orjson.dumps(record))
+            listed.append(sid)
+            report.written += 1
+        report.files.append(LIST_FILE)
+        inside(out, LIST_FILE).write_text("".join(f"{sid}\n" for sid in listed), encoding="utf-8")
+    finally:
+        record_export(report)
     return report

@@ -42,7 +42,7 @@ from typing import Any
 import orjson
 
 from groundv import masks
-from groundv.export.base import ExportReport, inside, prepare_out, resolve_targets
+from groundv.export.base import ExportReport, inside, prepare_out, record_export, resolve_targets
 from groundv.knowledge import display_name
 from groundv.scene import Region, Scene
 
@@ -86,7 +86,7 @@ def write_muse(dataset: str | Path, out: str | Path, *, split: str | None = None
     """
     report = ExportReport("muse", Path(out))
     targets = resolve_targets(dataset, report, split=split)
-    out = prepare_out(out, force=force)
+    out = prepare_out(out, force=force, dataset=dataset)
     report.out = out
 
     records: dict[Any, dict[str, Any]] = {}
@@ -115,5 +115,6 @@ def write_muse(dataset: str | Path, out: str | Path, *, split: str | None = None
         report.written += 1
     inside(out, "muse.json").write_bytes(orjson.dumps(list(records.values())))
     report.files.append("muse.json")
+    record_export(report)
     return report
 

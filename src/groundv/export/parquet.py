@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from groundv.errors import MissingDependency
-from groundv.export.base import ExportReport, checked_samples, inside, prepare_out
+from groundv.export.base import ExportReport, checked_samples, inside, prepare_out, record_export
 
 __all__ = ["PARQUET_FILE", "write_parquet"]
 
@@ -75,7 +75,7 @@ def write_parquet(dataset: str | Path, out: str | Path, *, split: str | None = N
     pa, pq = _pyarrow()
     report = ExportReport("parquet", Path(out))
     samples = checked_samples(dataset, report, split=split)
-    out = prepare_out(out, force=force)
+    out = prepare_out(out, force=force, dataset=dataset)
     report.out = out
     image_ids = [s.image["id"] for _, s in samples]
     ints = all(isinstance(i, int) and not isinstance(i, bool) for i in image_ids)
@@ -103,4 +103,5 @@ def write_parquet(dataset: str | Path, out: str | Path, *, split: str | None = N
     pq.write_table(table, inside(out, PARQUET_FILE))
     report.written = table.num_rows
     report.files = [PARQUET_FILE]
+    record_export(report)
     return report

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import orjson
 
-from groundv.export.base import ExportReport, inside, prepare_out, resolve_targets
+from groundv.export.base import ExportReport, inside, prepare_out, record_export, resolve_targets
 from groundv.export.grefcoco import annotation, image_info, sentence
 from groundv.export.psalm_train import psalm_category_id
 
@@ -59,7 +59,7 @@ def write_psalm(dataset: str | Path, out: str | Path, *, split: str | None = Non
     """
     report = ExportReport("psalm", Path(out))
     targets = resolve_targets(dataset, report, split=split)
-    out = prepare_out(out, force=force)
+    out = prepare_out(out, force=force, dataset=dataset)
     report.out = out
     new_ids: dict[int | str, int] = {}
     records = []
@@ -77,4 +77,5 @@ def write_psalm(dataset: str | Path, out: str | Path, *, split: str | None = Non
     inside(out, PSALM_FILE).write_bytes(orjson.dumps(records))
     report.written = len(records)
     report.files = [PSALM_FILE]
+    record_export(report)
     return report

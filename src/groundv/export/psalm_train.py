@@ -63,7 +63,7 @@ from typing import Any
 import orjson
 
 from groundv import masks
-from groundv.export.base import ExportReport, inside, prepare_out, resolve_targets
+from groundv.export.base import ExportReport, inside, prepare_out, record_export, resolve_targets
 from groundv.export.grefcoco import annotation, image_info, sentence
 from groundv.scene import Region, Scene
 
@@ -144,7 +144,7 @@ def write_psalm_train(dataset: str | Path, out: str | Path, *, split: str | None
     """
     report = ExportReport("psalm_train", Path(out))
     targets = resolve_targets(dataset, report, split=split)
-    out = prepare_out(out, force=force)
+    out = prepare_out(out, force=force, dataset=dataset)
     report.out = out
     new_ids: dict[int | str, int] = {}
     records = []
@@ -169,4 +169,5 @@ def write_psalm_train(dataset: str | Path, out: str | Path, *, split: str | None
     inside(out, PSALM_TRAIN_FILE).write_bytes(orjson.dumps(records))
     report.written = len(records)
     report.files = [PSALM_TRAIN_FILE]
+    record_export(report)
     return report

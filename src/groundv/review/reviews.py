@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import uuid
@@ -43,6 +42,7 @@ import orjson
 from groundv import masks
 from groundv.errors import InputError
 from groundv.masks import RLE
+from groundv.store import append_line
 
 __all__ = ["ACTIONS", "REASONS", "REVIEWS_FILE", "Review", "ReviewLog", "ReviewState", "check_action", "replay"]
 
@@ -272,20 +272,8 @@ class ReviewLog:
         problem = check_action(record)
         if problem is not None:
             raise InputError(f"not a valid review action: {problem}", file=self.path)
-        line = orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n"
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    line = b"\n" + line  # close a line torn by a crash, so it stays one corrupt line
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        # locked, fsynced, and a line torn by a crash is closed first, so it stays one corrupt line
+        append_line(self.path, orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
         return record
 
 def replay(directory: str | Path) -> ReviewState:

@@ -86,7 +86,7 @@ class ReviewSession:
         self.samples: dict[str, dict[str, Any]] = {}
         for path in files:
             for _, record in read_lenient(path, lambda where, why: self.problems.append((where, why))):
-                if isinstance(record.get("image"), dict) and "mask" in record:
+                if isinstance(record.get("image"), dict) and "id" in record["image"] and "mask" in record:
                     self.samples[record["id"]] = record
                 else:
                     self.problems.append((f"{path}: sample {record['id']}", "not a sample record"))
