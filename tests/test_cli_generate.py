@@ -201,3 +201,21 @@ def test_generate_takes_the_annotations_as_an_option(shared_data, tmp_path):
     twice = CliRunner().invoke(app, ["generate", "--source", "coco", str(ann), "--annotations",
                                      str(tmp_path / "x.json"), "--out", str(tmp_path / "ds2")])
     assert twice.exit_code == 2 and "give the annotation file once" in twice.output
+
+
+def test_scenes_or_seed_changed_rerenders_the_world_only_with_force(tmp_path):
+    from groundv.sources.toyworld import world_info
+
+    runner = CliRunner()
+    out = tmp_path / "ds"
+    assert runner.invoke(app, ["generate", "--scenes", "3", "--out", str(out)]).exit_code == 0
+    refused = runner.invoke(app, ["generate", "--scenes", "2", "--seed", "5", "--out", str(out)])
+    assert refused.exit_code == 2 and "another toy world" in refused.output
+    assert world_info(out / "toyworld")["scenes"] == 3  # the dataset's world is untouched
+    done = runner.invoke(app, ["generate", "--scenes", "2", "--seed", "5", "--out", str(out), "--force"])
+    assert done.exit_code == 0, done.output
+    info = world_info(out / "toyworld")
+    assert (info["scenes"], info["seed"]) == (2, 5)
+    assert len(list((out / "toyworld" / "images").iterdir())) == 2
+    samples = [orjson.loads(line) for p in out.glob("samples-*.jsonl") for line in p.read_text().splitlines()]
+    assert samples and {s["image"]["file_name"] for s in samples} <= set(info["file_names"])

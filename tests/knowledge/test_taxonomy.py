@@ -124,13 +124,12 @@ def test_unknown_vocabulary_is_a_config_error():
 
 @pytest.mark.parametrize("category", [*COCO80, *PACO75, *VOC20, *TOY_OBJECTS])
 def test_every_object_category_has_a_chain_to_a_root_and_synonyms(category):
+    # no minimum number of synonyms: many categories have no exact one ("puppy" is no dog synonym)
     chain = hypernyms(category)
     assert chain, category
     assert chain[-1] in ROOTS
     assert canonical(category) is not None
-    names = synonyms(category)
-    assert names[0] == display_name(category)
-    assert len(names) >= 2, f"{category} needs at least one synonym besides its display name"
+    assert synonyms(category)[0] == display_name(category)
 
 
 @pytest.mark.parametrize("category", TOY_PARTS)

@@ -266,3 +266,15 @@ def test_missing_folder_is_an_input_error_with_a_hint(tmp_path):
         ToyWorldSource(tmp_path / "nowhere")
     assert str(tmp_path / "nowhere") in str(caught.value)
     assert caught.value.hint is not None and "groundv toyworld" in caught.value.hint
+
+
+def test_rewriting_a_world_with_fewer_scenes_leaves_no_stale_picture(tmp_path):
+    from groundv.sources.toyworld import world_info, write_toyworld
+
+    write_toyworld(tmp_path, 4, seed=1)
+    (tmp_path / "images" / "mine.txt").write_text("a user's file")  # not the world's: kept
+    write_toyworld(tmp_path, 2, seed=3)
+    info = world_info(tmp_path)
+    assert (info["scenes"], info["seed"]) == (2, 3)
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == sorted([*info["file_names"], "mine.txt"])
+    assert world_info(tmp_path / "images") is None

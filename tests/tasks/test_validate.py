@@ -39,6 +39,11 @@ def _worded(plan: Plan) -> str:
     return RulesTeacher().respond(_scene(), plan, np.random.default_rng(0)).instruction
 
 
+def _refused(plan: Plan) -> TeacherOutput:
+    """The rules teacher's whole answer to a negative ``plan``: its response refuses (``not_refused``)."""
+    return RulesTeacher().respond(_scene(), plan, np.random.default_rng(0))
+
+
 MULTI = Plan("multi_object", "category", (1, 2), {"category": "mug", "count": 2})
 
 CASES = [
@@ -69,6 +74,10 @@ CASES = [
     ("not_unique", Plan("part", "one", (10,), {"part": "handle", "object": "mug", "object_expression": None}),
      _out((10,))),
     ("facts_unsaid", Plan("negative", "object", (), {"absent": "zebra"}), _out()),
+    ("not_refused", Plan("negative", "object", (), {"absent": "zebra"}),
+     _out(instruction="Segment the zebra.", response="Sure, here it is, segmented in the picture.")),
+    ("denies_targets", MULTI, _out((1, 2), instruction="Segment all the mugs.",
+                                   response="There are no mugs in this image.")),
     ("empty_mask", Plan("multi_granularity", "category", (21,), {"category": "car", "count": 1,
                                                                  "level": "category"}, "category"), _out((21,))),
 ]
@@ -119,7 +128,7 @@ def test_accepted_sample_mask_is_the_union() -> None:
     Plan("negative", "relation", (), {"subject": "mug", "relation": "right of", "object": "chair"}),
 ])
 def test_accepted_negatives_have_empty_masks(plan) -> None:
-    verdict = validate(_scene(), plan, _out(instruction=_worded(plan)), teacher=TEACHER)
+    verdict = validate(_scene(), plan, _refused(plan), teacher=TEACHER)
     assert verdict.ok, verdict.detail
     assert verdict.sample.no_target and verdict.sample.target_ids == []
     assert masks.is_empty(verdict.sample.mask)
@@ -167,7 +176,7 @@ def test_negative_attribute_is_checked_with_the_planners_colours() -> None:
     assert verdict.reason == "not_absent" and "has color 'purple'" in verdict.detail
     green_chair = Plan("negative", "attribute", (), {"category": "chair", "attribute": "color", "value": "green",
                                                      "present_values": ["purple"]})
-    assert validate(scene, green_chair, _out(instruction=_worded(green_chair)), teacher=TEACHER, scene_facts=facts).ok
+    assert validate(scene, green_chair, _refused(green_chair), teacher=TEACHER, scene_facts=facts).ok
 
 
 def test_reasoning_may_target_parts() -> None:

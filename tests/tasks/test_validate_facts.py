@@ -61,21 +61,21 @@ SIT = Plan("reasoning", "affordance", (3,), {"affordance": "to sit on", "categor
 ACCEPTED = [
     (ABSENT, "Could you point out the zebra grazing here?"),
     (ABSENT, "Mask every zebras you can find."),
-    (ABSENT, "Where's the striped horse?"),
+    (ABSENT, "Where's the zebra hiding?"),
     (ABSENT_KNIFE, "Highlight the knives on the table."),
     (ABSENT_PERSON, "Segment all the people."),
     (PURPLE, "I want the mug that's purple."),
-    (PURPLE, "Outline the purple coffee mugs."),
-    (GRAY, "Show me the grey armchair."),
+    (PURPLE, "Outline the purple mugs, please."),
+    (GRAY, "Show me the grey chair."),
     (RELATION, "Find the mug sitting on the right side of the chair."),
-    (RELATION, "Which cups are to the right of the seat?"),
+    (RELATION, "Which mugs are to the right of the chair?"),
     (MUGS, "Select each of the mugs."),
     (MUGS, "Highlight every coffee mug."),
     (GLASSES, "Mark all the wine glasses."),
     (GLASSES, "Mark all the glasses."),
     (MIXED, "Pick out the mugs as well as the chair."),
-    (MIXED, "Segment every cup and every stool."),
-    (RED_MUGS, "Mark both red cups."),
+    (MIXED, "Segment every mug and every chair."),
+    (RED_MUGS, "Mark both red mugs."),
     (INSTANCE, "Just the mug on the far left, please."),
     (CATEGORY, "Every mug, whatever its colour."),
     (SUPER, "Highlight all kitchen items."),
@@ -100,6 +100,7 @@ REJECTED = [
     (RELATION, "Find the mug on the right.", "object 'chair'"),
     (RELATION, "Find whatever is right of the chair.", "subject 'mug'"),
     (MUGS, "Segment all of them.", "category 'mug'"),
+    (MUGS, "Segment every cup.", "category 'mug'"),  # a hypernym is no synonym
     (Plan("multi_object", "category", (4, 5), {"category": "teddy bear", "count": 2}), "All the bears.",
      "'teddy bear'"),
     (MIXED, "Segment every mug.", "category 'chair'"),
@@ -115,12 +116,16 @@ REJECTED = [
 
 
 def _check(plan: Plan, instruction: str):
-    output = TeacherOutput(instruction=instruction, response="Done.", target_ids=plan.target_ids)
+    # a negative's response must refuse (``not_refused``): the rules teacher's does
+    response = (RulesTeacher().respond(_scene(), plan, np.random.default_rng(0)).response
+                if plan.category == "negative" else "Done.")
+    output = TeacherOutput(instruction=instruction, response=response, target_ids=plan.target_ids)
     return validate(_scene(), plan, output, teacher=TEACHER)
 
 
 def test_the_code_sits_before_duplicate() -> None:
-    assert REASONS.index("facts_unsaid") == REASONS.index("duplicate") - 1
+    assert REASONS.index("facts_unsaid") == REASONS.index("not_refused") - 1
+    assert REASONS.index("denies_targets") == REASONS.index("duplicate") - 1
 
 
 @pytest.mark.parametrize(("plan", "instruction"), ACCEPTED, ids=[f"{p.category}/{p.subtype}" for p, _ in ACCEPTED])
@@ -140,7 +145,7 @@ def test_wordings_missing_a_fact_are_rejected(plan: Plan, instruction: str, name
 def test_the_smollm2_sample_names_what_is_missing() -> None:
     verdict = _check(Plan("negative", "object", (), {"absent": "orange"}), "Please choose the car that has ball.")
     assert verdict.detail == ("the instruction does not mention the absent category 'orange' "
-                              "(orange / oranges / mandarin / tangerine)")
+                              "(orange / oranges)")
 
 
 def test_every_missing_fact_is_listed() -> None:

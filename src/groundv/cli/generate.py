@@ -40,7 +40,7 @@ from groundv.sources import Source
 def _dataset_source(source: str | None, path: Path | None, world: Path | None, scenes: int | None,
                     out_dir: Path, seed: int, images: Path | None, parts: list[Path] | None,
                     masks: Path | None, exclude_refs: list[Path] | None,
-                    skip_bad: bool) -> tuple[Source, dict[str, Any]]:
+                    skip_bad: bool, force: bool = False) -> tuple[Source, dict[str, Any]]:
     """Open the source that --source / --world / --scenes names, and describe it for the manifest."""
     given = [flag for flag, value in (("--source", source), ("--world", world), ("--scenes", scenes))
              if value is not None]
@@ -52,7 +52,8 @@ def _dataset_source(source: str | None, path: Path | None, world: Path | None, s
     if source is None and (images or parts or masks or exclude_refs or skip_bad or path):
         raise ConfigError("PATH, --images, --parts, --masks, --exclude-refs and --skip-bad go with --source",
                           hint="use --source FORMAT PATH for a source in another format")
-    from groundv.sources.toyworld import ToyWorldSource
+    from groundv.sources.toyworld import ToyWorldSource, world_info
+    from groundv.store import MANIFEST
 
     if world is not None:
         return ToyWorldSource(world), {"format": "toyworld", "path": str(world.resolve()),
@@ -61,8 +62,14 @@ def _dataset_source(source: str | None, path: Path | None, world: Path | None, s
         # Checked before the world is rendered into it, so a wrong --out is refused at once.
         _check_empty_out(out_dir)
         folder = out_dir / "toyworld"
-        if not (folder / "instances.json").is_file():
-            _write_toyworld(folder, scenes, seed)
+        rendered = world_info(folder)
+        if rendered is None or (rendered["scenes"], rendered["seed"]) != (scenes, seed):
+            if rendered is not None and (out_dir / MANIFEST).is_file() and not force:
+                raise ConfigError(f"{out_dir} holds a dataset made with other settings: another toy world "
+                                  f"({rendered['scenes']} scenes, seed {rendered['seed']})",
+                                  hint="pass the same --scenes and --seed to resume it, --force to replace it, "
+                                       "or choose another --out")
+            _write_toyworld(folder, scenes, seed)  # replaces the earlier world's files, stale pictures too
         # Relative to the dataset: the dataset and its world move together.
         return ToyWorldSource(folder), {"format": "toyworld", "path": "toyworld", "images": "toyworld/images",
                                         "scenes": scenes, "world_seed": seed}
@@ -190,7 +197,7 @@ def generate_cmd(
     if cache is not None:
         _check_out(cache, "file", "--cache")
     src, info = _dataset_source(source, path, world, scenes, out_dir, seed, images, parts, masks,
-                                exclude_refs, skip_bad)
+                                exclude_refs, skip_bad, force)
     if dry_run:
         with _progress() as bar:
             task = bar.add_task("planning (dry run)", total=len(src))

@@ -82,7 +82,10 @@ def _reply(items: list[dict[str, Any]], layout: Layout) -> str:
 def word(plan: dict[str, Any]) -> dict[str, Any]:
     """A correct answer to one plan: its targets and subtype, its facts spelled out."""
     facts = ", ".join(f"{k} {v}" for k, v in sorted(plan["facts"].items()))
-    answer = {"instruction": f"Segment what has {plan['subtype']}: {facts}.", "response": f"Done: {facts}.",
+    # A no-target answer refuses and names what is missing (the validator's not_refused check).
+    response = (f"Done: {facts}." if plan["target_ids"]
+                else "Nothing to segment: " + "; ".join(f"no {v}" for _, v in sorted(plan["facts"].items())) + ".")
+    answer = {"instruction": f"Segment what has {plan['subtype']}: {facts}.", "response": response,
               "target_ids": plan["target_ids"], "subtype": plan["subtype"]}
     return {**answer, "level": plan["level"]} if "level" in plan else answer
 

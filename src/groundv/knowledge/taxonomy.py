@@ -33,11 +33,14 @@ Nothing here raises on an unknown name: it gets a cleaned-up display name and no
 * ``roots``: the top nodes; every hypernym chain ends in one (``living thing``, ``object``, ``part``, ...).
 * ``concepts``, ``objects``, ``stuff``, ``parts``: nodes by key (lower-case natural words). The four
   sections only group the file; ``concepts`` are hypernyms that no source uses as a category. A node is
-  ``{"is_a": [...], "display": str, "plural": str, "synonyms": [...], "aliases": [...]}``; only
+  ``{"is_a": [...], "display": str, "plural": str, "synonyms": [...], "aliases": [...], "mass": bool}``; only
   ``is_a`` is required (``[]`` for a root). ``is_a`` lists the nearest hypernyms (several make a DAG:
   ``cup`` is a ``container`` and ``kitchenware``); ``display`` defaults to the key; ``plural`` defaults
   to the English rules plus ``irregular_plurals``; ``synonyms`` are other natural phrasings (not used
-  for lookup); ``aliases`` are the raw source spellings that mean this node (``tvmonitor``, ``lear``).
+  for lookup) and must mean exactly the node: never a narrower, broader, gendered or age word (not
+  "woman" for a person, "puppy" for a dog, "sedan" for a car), since "all the X" is worded with them;
+  ``aliases`` are the raw source spellings that mean this node (``tvmonitor``, ``lear``); ``mass``
+  (default false) marks an uncountable noun ("grass", "sand"): no "a", and its plural is itself.
 * ``part_overrides``: ``"object-key:part" -> node key``.
 * ``irregular_plurals``: ``word -> plural`` for the last word of a phrase (``person -> people``).
 * ``vocabularies``: the category names of each source (``coco``: the 80 COCO names, ``paco``: the 75
@@ -98,9 +101,10 @@ __all__ = [
 #: The node sections of ``taxonomy.json``; all but ``concepts`` hold things a source can name.
 SECTIONS: tuple[str, ...] = ("concepts", "objects", "stuff", "parts")
 _CONCRETE = ("objects", "stuff", "parts")
-_NODE_FIELDS = ("display", "plural", "synonyms", "aliases")
+_NODE_FIELDS = ("display", "plural", "synonyms", "aliases", "mass")
 
 _PAREN = re.compile(r"[\s_]*\([^()]*\)\s*$")
+_LVIS_PAIR = re.compile(r"^\S+_\([^()]*\)\s+(\S+)$")
 _STUFF_SUFFIX = re.compile(r"-(?:merged|other|stuff)$", re.IGNORECASE)
 _NUMBER = re.compile(r"[\s_]+\d+$")
 _SPACES = re.compile(r"[\s_]+")
@@ -119,6 +123,7 @@ class Node:
         plural: an explicit plural, or None to apply the English rules.
         synonyms: other natural phrasings.
         aliases: raw source spellings of this node.
+        mass: an uncountable noun ("grass"): no article, its own plural.
     """
 
     key: str
@@ -128,6 +133,7 @@ class Node:
     plural: str | None
     synonyms: tuple[str, ...]
     aliases: tuple[str, ...]
+    mass: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +168,12 @@ def _lookup_key(text: str) -> str:
 def _clean(raw: str) -> tuple[str, bool]:
     """The raw name without source decorations (case kept) and whether an LVIS suffix was dropped."""
     text = raw.strip()
+    # LVIS v0.5 wrote a few names as "<name>_(<sense>) <plain synonym>": the synonym is the words
+    pair = _LVIS_PAIR.match(text)
+    if pair:
+        text = pair.group(1)
     stripped = _PAREN.sub("", text)
-    had_suffix = stripped != text
+    had_suffix = pair is not None or stripped != text
     text = stripped
     while match := _STUFF_SUFFIX.search(text):
         text = text[: match.start()]
@@ -246,8 +256,12 @@ class Taxonomy:
             value = spec.get(field)
             if value is not None and (not isinstance(value, str) or not value.strip() or value != value.strip()):
                 raise bad(file, f"{where}.{field}", f"must be a non-empty string, got {value!r}")
-        return Node(key=key, section=section, is_a=tuple(is_a), display=spec.get("display", key),
-                    plural=spec.get("plural"),
+        mass = spec.get("mass", False)
+        if not isinstance(mass, bool):
+            raise bad(file, f"{where}.mass", f"must be true or false, got {mass!r}")
+        display = spec.get("display", key)
+        return Node(key=key, section=section, is_a=tuple(is_a), display=display,
+                    plural=spec.get("plural", display if mass else None), mass=mass,
                     synonyms=tuple(str_list(file, spec.get("synonyms", []), f"{where}.synonyms")),
                     aliases=tuple(str_list(file, spec.get("aliases", []), f"{where}.aliases")))
 
@@ -455,6 +469,11 @@ class Taxonomy:
         words = self._plural_of(resolved.node, resolved.text)
         return f"{resolved.parent_text} {words}" if resolved.is_part else words
 
+    def is_mass(self, category: str) -> bool:
+        """Whether the category is an uncountable noun (``mass`` in the data file)."""
+        name = self.resolve(category)
+        return name.node is not None and name.node.mass and not name.is_part
+
     def synonyms(self, category: str) -> tuple[str, ...]:
         """Natural ways to say it, the display name first; parts add "the handle of the mug" forms."""
         name = self.resolve(category)
@@ -606,6 +625,16 @@ def plural(name: str) -> str:
         ('knives', 'mice', 'handles of the mug')
     """
     return _packaged().plural(name)
+
+
+def is_mass(category: str) -> bool:
+    """Whether a category is an uncountable noun: "grass", never "a grass" or "grasses".
+
+    Example:
+        >>> is_mass("grass-merged"), is_mass("dog")
+        (True, False)
+    """
+    return _packaged().is_mass(category)
 
 
 def synonyms(category: str) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ __all__ = [
     "ToyWorldSource",
     "read_toyworld",
     "render_scene",
+    "world_info",
     "write_toyworld",
 ]
 
@@ -302,6 +303,11 @@ def write_toyworld(
     """
     _check_args(scenes=scenes, seed=seed, size=size)
     root = Path(out_dir)
+    earlier = world_info(root)
+    # An earlier toy world's own instances.json goes first, so an interrupted rewrite is never mistaken
+    # for a finished world; its pictures go after, those the new world does not overwrite.
+    stale = set(earlier.get("file_names", ())) if earlier else set()
+    (root / "instances.json").unlink(missing_ok=True)
     (root / "images").mkdir(parents=True, exist_ok=True)
     images: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []
@@ -320,6 +326,8 @@ def write_toyworld(
     info = {"description": "groundv toy world", "generator": "groundv.sources.toyworld",
             "version": TOYWORLD_VERSION, "groundv_version": __version__, "seed": seed, "scenes": scenes,
             "width": size[0], "height": size[1]}
+    for name in stale - {image["file_name"] for image in images}:
+        (root / "images" / name).unlink(missing_ok=True)
     _write_json(root / "instances.json", {
         "info": info, "images": images, "annotations": objects,
         "categories": [{"id": _OBJECT_IDS[c.name], "name": c.name, "supercategory": c.supercategory}
@@ -403,6 +411,20 @@ class ToyWorldSource(CocoSource):
                                   f"that holds instances.json, parts.json and images/")
         super().__init__(instances, images=root / "images", parts=[root / "parts.json"],
                          skip_bad=skip_bad, exclude=frozenset(exclude))
+
+
+def world_info(path: str | Path) -> dict[str, Any] | None:
+    """The ``info`` of the toy world in ``path`` (``seed``, ``scenes``, ``width``, ``height``, …) with its
+    image ``file_names``, or None when ``path`` holds no finished toy world."""
+    instances = Path(path) / "instances.json"
+    try:
+        data = orjson.loads(instances.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    info = data.get("info") if isinstance(data, dict) else None
+    if not isinstance(info, dict) or info.get("generator") != "groundv.sources.toyworld":
+        return None
+    return {**info, "file_names": [image["file_name"] for image in data.get("images", [])]}
 
 
 def read_toyworld(path: str | Path, **options: Any) -> Iterator[Scene]:

@@ -21,8 +21,11 @@ question                          answer
 
 **Colours** come from the source when it gives them (``attributes["color"]``: the toy world), else
 from the pixels when they are passed (``knowledge.colour_name``, objects only), else they are None
-(unknown). **Sizes** come only from the source (``attributes["size"]``). Crowd regions are never
-targets, and a category with a crowd region is never used for "all the X".
+(unknown). People and their parts never get a colour (:func:`about_person`): a colour word about a
+person reads as skin colour ("the black person"), so no instruction may say one. Nor does a region
+whose name holds its colour word ("the orange orange"). **Sizes** come only
+from the source (``attributes["size"]``). Crowd regions are never targets, and a category with a
+crowd region is never used for "all the X".
 
 Example:
     >>> from groundv import masks
@@ -48,7 +51,7 @@ from groundv.knowledge.spatial import Box, geometry
 from groundv.scene import Region, Scene
 
 __all__ = ["COLOUR_NEIGHBOURS", "GENERIC_HYPERNYMS", "RELATION_PREDICATES", "RegionFacts", "SceneFacts",
-           "article", "pick_varied"]
+           "about_person", "article", "pick_varied"]
 
 #: The directional predicates negatives may deny (``next to`` is too loose to deny safely).
 RELATION_PREDICATES: tuple[str, ...] = ("left of", "right of", "above", "below")
@@ -72,7 +75,25 @@ COLOUR_NEIGHBOURS: Mapping[str, frozenset[str]] = {
     "gray": frozenset({"black", "white"}),
 }
 
+#: last words of category names that mean people, for sources whose names the taxonomy does not know
+_PEOPLE_WORDS = frozenset({"person", "people", "man", "woman", "men", "women", "boy", "girl", "child", "children",
+                           "kid", "baby", "toddler", "lady", "gentleman", "player", "skier", "rider", "pedestrian"})
+
 T = TypeVar("T")
+
+
+def about_person(category: str) -> bool:
+    """Whether a raw category is a person or a person's part (``person``, ``person:arm``, ``woman``).
+
+    Example:
+        >>> about_person("person:torso"), about_person("baby"), about_person("dog")
+        (True, True, False)
+    """
+    names = knowledge.part_names(category)
+    owner = names[0] if names is not None else category
+    words = knowledge.display_name(owner).lower().split()
+    return (knowledge.category_key(owner) == "person" or knowledge.is_a(owner, "person")
+            or (bool(words) and words[-1] in _PEOPLE_WORDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +171,9 @@ class SceneFacts:
             name = names[1] if names is not None else knowledge.display_name(r.category)
         else:
             name = knowledge.display_name(r.category)
+        if about_person(r.category) or (color is not None and color.lower() in name.lower().split()):
+            # no skin colours; and "the orange orange" says nothing
+            color = None
         return RegionFacts(id=r.id, kind=r.kind, category=r.category, key=knowledge.category_key(r.category),
                            name=name, color=color, size=size, crowd=r.iscrowd, parent_id=r.parent_id, box=box)
 

@@ -11,7 +11,9 @@ one      the single part of a name that one object has ("the handle of the leftm
 all      every part of a name, at least two: on every instance of one object category
          (``object`` set: "the legs of the chairs", also a single chair's four legs) or on every
          object that has such parts (``object`` None: "all the wheels"). Every object category
-         involved must be safe for "all".
+         involved must be safe for "all". When the category has several instances, the parts
+         must lie on at least two of them: "every leg of the dog" with two dogs in the image (legs
+         annotated on one) would not say which dog, and "of the dogs" would claim the other's.
 =======  ==========================================================================================
 
 ``part`` is the bare part's words ("leg"), ``object`` the object's display name.
@@ -88,12 +90,14 @@ class PartPlanner(Planner):
             for oid in f.groups[k]:
                 for name, pids in cls._parts_by_name(f, oid).items():
                     per_name.setdefault(name, []).extend(pids)
+            instances = len(f.targets(k))
             for name, pids in per_name.items():
                 if not f.safe_for_all(k):
                     unsafe_names.add(name)
                     continue
                 by_name.setdefault(name, []).extend((k, p) for p in pids)
-                if len(pids) >= 2:
+                owners = {f.regions[p].parent_id for p in pids}
+                if len(pids) >= 2 and (instances == 1 or len(owners) >= 2):
                     out.append((tuple(pids), {"part": name, "object": f.names[k], "count": len(pids)}))
         for name, found in by_name.items():
             if name not in unsafe_names and len({k for k, _ in found}) >= 2:

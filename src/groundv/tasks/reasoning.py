@@ -54,7 +54,8 @@ def _explain(category: str, affordance: str) -> str:
         return f"{article(name)} is something {affordance}"
     kinds = [h for h in knowledge.hypernyms(category) if h.lower() != name.lower()][:1]
     kind = f" is a kind of {kinds[0]} and" if kinds else ""
-    return f"{article(name)}{kind} is something {affordance}"
+    # "grass is a kind of plant", never "a grass"
+    return f"{name if knowledge.is_mass(category) else article(name)}{kind} is something {affordance}"
 
 
 class ReasoningPlanner(Planner):

@@ -27,9 +27,21 @@ reason                 rejected when
 ``not_unique``         ``multi_granularity``/``instance``: not one target, or the expression is
                        not a way ``knowledge.distinctions`` singles it out (nor the bare category
                        when it is alone); ``part``/``one``: the ``object_expression`` does not
-                       single out the parent object likewise
+                       single out the parent object likewise; ``part``/``all`` with an
+                       ``object``: the parts lie on one object while the image has several of
+                       its category ("every leg of the dog" beside a second dog)
 ``empty_mask``         the union of the targets' masks is empty
 ``facts_unsaid``       the instruction does not mention a fact the plan asks it to express (below)
+``not_refused``        a ``negative``'s response does not refuse: no clause of it (split at ``.;:!?,``
+                       and dashes) holds both an absence cue ("no", "not", "n't", "none",
+                       "nothing", "without", "absent", "missing", "unable", ...) and the missing
+                       thing (``object``: the absent category; ``attribute``: the value;
+                       ``relation``: the subject), or it leaves out a name the instruction must
+                       say (the category of an ``attribute``, the object of a ``relation``)
+``denies_targets``     a response to a plan with targets says there is nothing: "there is no",
+                       "there's nothing", "I can't find/see", "nothing to segment", "is not in
+                       this image" and the like (plain "not" is allowed: "just the handle, not
+                       the whole mug")
 ``duplicate``          the same image already has this instruction (normalised: lower case,
                        punctuation removed, whitespace collapsed) in ``seen``
 =====================  ========================================================================
@@ -59,7 +71,8 @@ the last word of a multi-word name also counts when the taxonomy says the name i
 its category fully, since a broader word may well be present. Values accept a few plain variants
 ("grey"/"gray", "big" for "large", "little"/"tiny" for "small"), relations their usual words
 ("left", "right", "over"/"on top of", "under"/"beneath"). Mentioning is necessary, not sufficient:
-"the orange car" mentions an absent orange.
+"the orange car" mentions an absent orange. The same names, with the absence cue in the same clause,
+are what ``not_refused`` asks of a negative's response ("Sure, here it is, segmented." is rejected).
 
 Example:
     >>> normalise("  Segment   the MUG!! ")
@@ -86,7 +99,7 @@ __all__ = ["REASONS", "Verdict", "normalise", "validate"]
 REASONS: tuple[str, ...] = (
     "empty_text", "no_target_mismatch", "unknown_target", "crowd_target", "wrong_kind", "targets_disagree",
     "too_few_targets", "count_mismatch", "not_absent", "not_unique", "empty_mask", "facts_unsaid",
-    "duplicate",
+    "not_refused", "denies_targets", "duplicate",
 )
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
@@ -102,6 +115,22 @@ _RELATION_SAID: dict[str, tuple[str, ...]] = {
 _VALUE_SAID: dict[str, tuple[str, ...]] = {
     "gray": ("grey",), "grey": ("gray",), "large": ("big", "huge"), "small": ("little", "tiny"),
 }
+#: where a response splits into clauses: a refusal must deny the thing in the same clause, so that
+#: "Sure, here is the lamp, nothing else." does not pass on its "nothing"
+_CLAUSE = re.compile(r"[.;:!?,]|\s[-–—]+\s|[–—]")
+#: words that say something is not there (run on lower case text with straight apostrophes)
+_ABSENCE = re.compile(r"\b(?:no|not|none|nothing|nowhere|neither|nor|never|cannot|unable|absent|missing|"
+                      r"without|lacks?|lacking|zero)\b|n't\b")
+#: phrases that say an image holds nothing to segment; plain "not" is no denial ("only the handle, not
+#: the whole mug"), so only these count against a response whose plan has targets
+_DENIAL = re.compile(
+    r"\bthere(?:'s| is| are)(?: not| no| nothing)\b|\bthere (?:isn't|aren't)\b"
+    r"|\bnothing (?:to|i can) (?:segment|highlight|mark|outline|show|find)\b|\bno such\b"
+    r"|\b(?:can't|cannot|can not|couldn't|could not|don't|do not|didn't|did not|unable to) "
+    r"(?:find|see|locate|spot|segment|detect|identify)\b"
+    r"|\b(?:is|are)(?: not|n't) (?:present|visible|shown|in (?:this|the) (?:image|picture|photo|scene))\b"
+    r"|\b(?:doesn't|does not|don't|do not) (?:contain|show|include)\b"
+    r"|\bnone (?:here|in (?:this|the) (?:image|picture|photo))\b")
 
 
 @dataclass(frozen=True)
@@ -215,6 +244,11 @@ def _unique_problem(scene: Scene, plan: Plan, ids: tuple[int, ...]) -> str | Non
         expression = facts.get("expression")
         if not _singles_out(scene, ids[0], str(expression) if expression else None, facts.get("category")):
             return f"{expression!r} does not single out region {ids[0]}"
+    if plan.category == "part" and plan.subtype == "all" and facts.get("object"):
+        parents = {scene.region(i).parent_id for i in ids}
+        if len(parents) == 1 and len(_regions_named(scene, str(facts["object"]))) >= 2:
+            return (f"the parts lie on one of several {facts['object']!r} objects (region {min(parents)}), "
+                    f"so 'the {facts['object']}' does not say which")
     if plan.category == "part" and plan.subtype == "one":
         if len(ids) != 1:
             return f"a one-part plan needs one target, got {len(ids)}"
@@ -296,6 +330,43 @@ def _unsaid_problem(plan: Plan, instruction: str) -> str | None:
     return "the instruction does not mention " + "; ".join(missing) if missing else None
 
 
+def _plain(text: str) -> str:
+    """Lower case with straight apostrophes (``n't`` must survive, so no :func:`normalise`)."""
+    return text.lower().replace("\u2019", "'").replace("`", "'")
+
+
+def _refusal_problem(plan: Plan, response: str) -> str | None:
+    """Why a negative's response fails to refuse (module table, ``not_refused``), None when it refuses."""
+    facts = plan.facts
+
+    def names(key: str) -> list[str]:
+        value = str(facts.get(key) or "").strip()
+        if key == "value":
+            return [value, *_VALUE_SAID.get(value.lower(), ())] if value else []
+        return _names_of(value, head=False) if value else []
+
+    # the thing the refusal must deny, and the names it must say besides
+    main, rest = {"object": ("absent", ()), "attribute": ("value", ("category",)),
+                  "relation": ("subject", ("object",))}.get(plan.subtype, ("", ()))
+    if not main:
+        return None
+    denied = names(main)
+    clauses = [normalise(c) for c in _CLAUSE.split(_plain(response)) if _ABSENCE.search(c)]
+    if not any(_said(c, p) for c in clauses for p in denied):
+        return (f"the response does not refuse: no clause of it says the {main} {facts.get(main)!r} is not "
+                f"there (an absence cue with {' / '.join(denied[:4])})")
+    words = normalise(response)
+    unsaid = [_missing(words, f"the {k} {facts.get(k)!r}", names(k)) for k in rest if names(k)]
+    missing = [u for u in unsaid if u]
+    return "the response does not mention " + "; ".join(missing) if missing else None
+
+
+def _denial_problem(response: str) -> str | None:
+    """The phrase by which a response to a plan with targets says there is nothing, None when none."""
+    found = _DENIAL.search(_plain(response))
+    return f"the response says {found.group(0)!r}, but the plan has targets" if found else None
+
+
 def validate(scene: Scene, plan: Plan, output: TeacherOutput, *, teacher: Mapping[str, Any],
              seen: set[str] | None = None, index: int = 0,
              provenance: Mapping[str, Any] | None = None, scene_facts: SceneFacts | None = None) -> Verdict:
@@ -375,6 +446,14 @@ def validate(scene: Scene, plan: Plan, output: TeacherOutput, *, teacher: Mappin
     problem = _unsaid_problem(plan, instruction)
     if problem:
         return _reject("facts_unsaid", problem)
+    if plan.category == "negative":
+        problem = _refusal_problem(plan, response)
+        if problem:
+            return _reject("not_refused", problem)
+    else:
+        problem = _denial_problem(response)
+        if problem:
+            return _reject("denies_targets", problem)
     key = f"{scene.source}\x00{scene.image_id}\x00{normalise(instruction)}"
     if seen is not None and key in seen:
         return _reject("duplicate", f"image {scene.image_id} already has {instruction!r}")

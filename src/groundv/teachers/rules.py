@@ -82,7 +82,12 @@ def join(items: Sequence[str], word: str = "and") -> str:
 
 
 def _plural(name: str) -> str:
-    return name if name.lower() in _MASS else knowledge.plural(name)
+    return name if name.lower() in _MASS or knowledge.is_mass(name) else knowledge.plural(name)
+
+
+def _a(name: str) -> str:
+    """``article(name)``, or the bare word for a mass noun ("grass", never "a grass")."""
+    return name if name.lower() in _MASS or knowledge.is_mass(name) else article(name)
 
 
 def _noun(name: str, n: int) -> str:
@@ -90,8 +95,8 @@ def _noun(name: str, n: int) -> str:
 
 
 def _counted(name: str, n: int) -> str:
-    """``"a mug"``, ``"two mugs"``."""
-    return article(name) if n == 1 else f"{number_word(n)} {_plural(name)}"
+    """``"a mug"``, ``"two mugs"``, ``"grass"``."""
+    return _a(name) if n == 1 else f"{number_word(n)} {_plural(name)}"
 
 
 def _all(n: int) -> str:
@@ -448,7 +453,7 @@ def _negative_object(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fie
     if thing.endswith("s") and _plural(thing) == thing:
         # Plural-only nouns (skis, scissors) count in pairs: "a pair of skis", never "a skis".
         thing = f"pair of {thing}"
-    return {"thing": thing, "things": _plural(thing), "a_thing": article(thing)}, set()
+    return {"thing": thing, "things": _plural(thing), "a_thing": _a(thing)}, set()
 
 
 def _negative_attribute(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
@@ -542,7 +547,7 @@ def _granularity_category(scene: Scene, plan: Plan, rng: np.random.Generator) ->
     c = _category(scene, plan)
     w = _word(scene, c, rng)
     n = _count(plan)
-    return {"c": c, "cs": _noun(c, n), "w": w, "ws": _plural(w), "a_w": article(w),
+    return {"c": c, "cs": _noun(c, n), "w": w, "ws": _plural(w), "a_w": _a(w),
             "be": "is" if n == 1 else "are", "all_n": "the one" if n == 1 else _all(n),
             "n_cs": _counted(c, n)}, set()
 
@@ -582,7 +587,9 @@ def _part_all(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
     parents = {scene.region(i).parent_id for i in plan.target_ids if i in scene}
     of_o = "in the image"
     if o:
-        of_o = f"of the {_plural(str(o))}" if len(parents) >= 2 else f"of the {o}"
+        # "the dog" only when it is the only dog in the image, whoever owns the parts
+        several = len(parents) >= 2 or _in_scene(scene, str(o)) >= 2
+        of_o = f"of the {_plural(str(o))}" if several else f"of the {o}"
     return {"p": p, "ps": _noun(p, 2), "n": number_word(n), "all_n": _all(n), "of_o": of_o}, set()
 
 
