@@ -209,3 +209,23 @@ def test_ctrl_c_leaves_the_manifest_saying_interrupted_with_the_counts(world, tm
     generate(ToyWorldSource(world), tmp_path / "cut", seed=1)  # the same call resumes
     generate(ToyWorldSource(world), tmp_path / "whole", seed=1)
     assert files(tmp_path / "cut") == files(tmp_path / "whole")
+
+
+def test_a_run_that_fails_after_writing_units_says_so_with_the_counts_and_resumes(world, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(world, broken)
+    last = sorted((broken / "images").iterdir())[-1]
+    last.unlink()  # the last image is missing: the first ones are written before the run fails
+    with pytest.raises(InputError, match="not found"):
+        generate(ToyWorldSource(broken), tmp_path / "ds", seed=1)
+    manifest = read_manifest(tmp_path / "ds").data
+    on_disk = len((tmp_path / "ds" / COMPLETED).read_bytes().splitlines())
+    assert manifest["status"] == "failed" and "not found" in manifest["failed"]
+    assert manifest["units"] == on_disk > 0
+    shutil.copy(world / "images" / last.name, last)  # fixed: the same call resumes
+    generate(ToyWorldSource(broken), tmp_path / "ds", seed=1)
+    generate(ToyWorldSource(world), tmp_path / "whole", seed=1)
+    assert read_manifest(tmp_path / "ds").complete and "failed" not in read_manifest(tmp_path / "ds").data
+    resumed, whole = files(tmp_path / "ds"), files(tmp_path / "whole")
+    assert resumed.pop("manifest.json") != whole.pop("manifest.json")  # only the source's path differs
+    assert resumed == whole

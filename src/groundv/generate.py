@@ -337,9 +337,10 @@ def generate(
 def _ending(dataset: Dataset, stops: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
     """Leave the manifest saying how a run that did not finish ended, and close the files.
 
-    ``stops`` (a budget cap, a failing endpoint): ``stopped`` with why; Ctrl-C: ``interrupted``; both
-    with the counts of what is on disk, and the same command resumes. Any other failure (bad input)
-    before a unit was written leaves no half-made folder behind (:meth:`Dataset.abandon`).
+    ``stops`` (a budget cap, a failing endpoint): ``stopped`` with why; Ctrl-C: ``interrupted``; any
+    other failure after units were written: ``failed`` with the error — each with the counts of what is
+    on disk, and the same command resumes. A failure (bad input) before a unit was written leaves no
+    half-made folder behind (:meth:`Dataset.fail`, :meth:`Dataset.abandon`).
     """
     try:
         yield
@@ -349,8 +350,8 @@ def _ending(dataset: Dataset, stops: tuple[type[BaseException], ...] = ()) -> It
     except KeyboardInterrupt:
         dataset.interrupt()
         raise
-    except Exception:
-        dataset.abandon()
+    except Exception as error:
+        dataset.fail(getattr(error, "message", None) or f"{type(error).__name__}: {error}")
         raise
     finally:
         dataset.close()

@@ -19,10 +19,11 @@ units are written in a fixed order, a resumed run writes the same bytes as an un
 
 The manifest is written when a run starts (``"status": "running"``, settings only) and rewritten from
 ``completed.log`` when it ends (``"status": "complete"``), is stopped on purpose (``"status":
-"stopped"`` with ``"stopped": why`` — a budget cap) or is interrupted (``"status": "interrupted"``,
-Ctrl-C), always through a temporary file and a rename; the same command resumes a stopped or
-interrupted run. A folder where nothing was written (no completed unit, no sample: a run that failed
-on bad input at once) is not a dataset yet, and a run with other settings simply starts in it.
+"stopped"`` with ``"stopped": why`` — a budget cap), is interrupted (``"status": "interrupted"``,
+Ctrl-C) or fails after writing units (``"status": "failed"`` with ``"failed": why``), always through a
+temporary file and a rename; the same command resumes a stopped, interrupted or failed run. A
+folder where nothing was written (no completed unit, no sample: a run that failed on bad input at
+once) is not a dataset yet, and a run with other settings simply starts in it.
 It holds no timestamps, so the same input and seed give byte-identical files. Keys other stages add to
 it (``test_split`` from ``groundv split``, ``verified``, ...) are kept when a run is resumed; only the
 keys in :data:`OWNED_KEYS` are rewritten (``force`` starts over without them).
@@ -80,7 +81,7 @@ DATASET_FORMAT = "groundv-dataset/1"
 SHARD_SCENES = 1000
 #: the manifest keys a generation run writes; a resume keeps every other key another stage added
 OWNED_KEYS = frozenset({"format", "groundv_version", "settings", "status", "images", "units", "samples", "rejected",
-                        "by_category", "rejections", "unsupported", "files", "stopped"})
+                        "by_category", "rejections", "unsupported", "files", "stopped", "failed"})
 #: entries a dataset directory may hold besides its own files before it has a manifest
 _ALLOWED_EXTRA = frozenset({"toyworld"})
 #: what other stages derive from a dataset's samples: the review log (groundv.review.reviews.REVIEWS_FILE),
@@ -484,21 +485,31 @@ class Dataset:
         self.close()
         return self._write_manifest({"status": "interrupted", **self._counts()})
 
-    def abandon(self) -> None:
+    def fail(self, why: str) -> Manifest | None:
+        """After a run that failed: :meth:`abandon` it when it wrote nothing, else close the files and
+        write the manifest of a failed run (``failed``, counts so far and ``why``); a later run with the
+        same settings resumes it. Returns the manifest written, or None when nothing was kept."""
+        if self.abandon():
+            return None
+        return self._write_manifest({"status": "failed", "failed": why, **self._counts()})
+
+    def abandon(self) -> bool:
         """After a run that failed before completing any unit: remove what it wrote (the manifest, an
         empty completion log and empty shards), and the folder itself if that leaves it empty, so the
         failure leaves nothing behind. A folder that holds anything else (a unit, a sample, a teacher
         cache or ledger, derived files) is kept as it is; a later run still starts over in it.
+        Returns whether the run's files were removed.
         """
         self.close()
         own = {p for pattern in _OWN_FILES for p in self.dir.glob(pattern)}
         if not _nothing_written(self.dir) or any(p not in own and p.name not in _ALLOWED_EXTRA
                                                  for p in self.dir.iterdir()):
-            return
+            return False
         for path in own:
             path.unlink()
         if not any(self.dir.iterdir()):
             self.dir.rmdir()
+        return True
 
     def __enter__(self) -> Dataset:
         return self

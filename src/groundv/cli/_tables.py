@@ -66,7 +66,8 @@ def _stats_tables(manifest: Any, directory: Path) -> list[Table]:
     teacher = settings["teacher"]
     overview.add_row("teacher", f"{teacher['name']}" + (f" ({teacher['model']})" if teacher.get("model") else ""))
     overview.add_row("seed", str(settings["seed"]))
-    overview.add_row("status", str(data.get("status")) + (f": {data['stopped']}" if data.get("stopped") else ""))
+    why = data.get("stopped") or data.get("failed")
+    overview.add_row("status", str(data.get("status")) + (f": {why}" if why else ""))
     overview.add_row("images", f"{data.get('images', 0):,}")
     overview.add_row("samples", f"{data.get('samples', 0):,}")
     overview.add_row("rejections", f"{data.get('rejected', 0):,}")
