@@ -202,29 +202,31 @@ class ChatClient(ABC):
         """
         if request.schema is None:
             return await self._attempt(request, "text", timeout)
-        first_refusal: TeacherRefused | None = None
+        refusal: TeacherRefused | None = None
         for mode in self.modes[self.modes.index(self.mode):]:
             try:
                 response = await self._attempt(request, mode, timeout)
-            except TeacherRefused as refusal:
-                if refusal.status not in (400, 422):
+            except TeacherRefused as refused:
+                if refused.status not in (400, 422):
                     raise
-                first_refusal = first_refusal or refusal
+                refusal = refused
                 continue
             except TransientFailure as failure:
                 if (mode != self.modes[-1] and isinstance(failure.status, int)
                         and _REFUSES_FORMAT.search(failure.detail)):
                     # llama-cpp-python's server answers an unknown response_format with HTTP 500 and a
                     # validation error that names the field: a refusal, not a crash.
-                    first_refusal = first_refusal or TeacherRefused(self.endpoint, failure.status, failure.detail)
+                    refusal = TeacherRefused(self.endpoint, failure.status, failure.detail)
                     continue
                 # Not refused as malformed: the mode is accepted, so the retry should not re-ask the refused ones.
                 self._settle(mode)
                 raise
             self._settle(mode)
             return response
-        assert first_refusal is not None
-        raise first_refusal
+        # Every mode was refused. The last one asked for no structured output at all, so its reason is the
+        # real one (a prompt longer than the context, a wrong model): not the first mode's format refusal.
+        assert refusal is not None
+        raise refusal
 
     def _settle(self, mode: str) -> None:
         """Remember ``mode`` when it is a downgrade of the current one."""

@@ -17,7 +17,13 @@ turns a run of transient failures into :class:`TeacherUnavailable`. No message e
 
 from __future__ import annotations
 
+import re
+
 from groundv.errors import GroundvError
+
+# How servers say a prompt is too long (OpenAI, vLLM, llama.cpp: "maximum context length", code
+# "context_length_exceeded"; others: "exceeds the context window").
+_CONTEXT = re.compile(r"context[_ ](length|window)|maximum context", re.IGNORECASE)
 
 __all__ = ["EngineStopped", "TeacherRefused", "TeacherUnavailable", "Throttled", "TransientFailure"]
 
@@ -83,6 +89,9 @@ class TeacherRefused(GroundvError):
         self.detail = detail
         hint = {401: "check the API key's environment variable", 403: "check the API key's permissions",
                 404: "check --base-url and --model"}.get(status)
+        if _CONTEXT.search(detail):
+            hint = ("the prompt does not fit the model's context: use a smaller --batch (image > unit > plan), "
+                    "a model with a longer context, or start the server with a larger one (llama.cpp: --n_ctx)")
         super().__init__(f"{endpoint} refused the request (HTTP {status}): {detail}", hint=hint)
 
 
