@@ -151,6 +151,9 @@ def test_budget_stop_then_resume_equals_an_uninterrupted_run(world, tmp_path):
             stopped = read_manifest(tmp_path / "capped").data
             assert stopped["status"] == "stopped" and "request cap" in stopped["stopped"]
             assert len(server.log) <= cap
+            # said once the answers in flight have landed: what the ledger holds, nothing "in flight"
+            paid = len((tmp_path / "capped" / "ledger.jsonl").read_bytes().splitlines())
+            assert f": {paid} paid requests of --max-requests {cap}" in stopped["stopped"]
         generate(ToyWorldSource(world), tmp_path / "capped", teacher="openai", llm=llm(server, max_requests=10_000))
     assert whole.complete and dataset_files(tmp_path / "capped") == dataset_files(tmp_path / "whole")
     assert len(server.keys()) == len(set(server.keys())) == paid_whole  # nothing was paid twice

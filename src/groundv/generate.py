@@ -345,6 +345,8 @@ def _ending(dataset: Dataset, stops: tuple[type[BaseException], ...] = ()) -> It
     try:
         yield
     except stops as stop:
+        if (settle := getattr(stop, "settle", None)) is not None:
+            settle()  # a budget stop: the answers in flight have landed, say what was paid in the end
         dataset.stop(getattr(stop, "message", str(stop)))  # `groundv stats` shows what was done and why
         raise
     except KeyboardInterrupt:

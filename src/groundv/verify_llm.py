@@ -309,8 +309,9 @@ async def _drive(verifier: LLMVerifier, engine: Engine, samples: Iterable[Mappin
             pending.append((sample, asyncio.create_task(verifier.check(engine.chat, sample, scene, image))))
             await settle(window)
         await settle(0)
-    except BudgetExhausted:
+    except BudgetExhausted as stop:
         await asyncio.gather(*(t for _, t in pending), return_exceptions=True)
+        stop.settle()  # the answers in flight have landed: say what was paid in the end
         raise
     finally:
         for _, task in pending:

@@ -105,3 +105,27 @@ def test_a_line_still_being_written_is_counted_once_it_is_complete(tmp_path):
         fh.write(b"}\n")
     ledger.check()
     assert (ledger.requests, ledger.spent) == (1, 5.0)
+
+
+def test_a_line_torn_by_a_crash_does_not_swallow_the_next_paid_answer(tmp_path):
+    path = tmp_path / "ledger.jsonl"
+    ledger = Ledger(path, Prices(1_000_000, 1_000_000))
+    ledger.record("a", "m", {"prompt_tokens": 1, "completion_tokens": 1})
+    with path.open("ab") as fh:
+        fh.write(b'{"key": "torn')  # killed mid-write
+    with pytest.warns(GroundvWarning, match="line 2: not a ledger entry"):
+        ledger.record("b", "m", {"prompt_tokens": 2, "completion_tokens": 0})
+        fresh = Ledger(path)
+    assert ledger.requests == fresh.requests == 2 and fresh.spent == ledger.spent == 4.0
+    assert path.read_bytes().splitlines()[1] == b'{"key": "torn'
+
+
+def test_a_budget_stop_says_what_was_paid_once_the_answers_in_flight_landed(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.jsonl", max_requests=2)
+    ledger.record("a", "m", {})
+    with pytest.raises(BudgetExhausted) as stop:
+        ledger.check(in_flight=1)
+    assert "1 paid requests (+1 in flight) of --max-requests 2" in str(stop.value)
+    ledger.record("b", "m", {})  # the answer in flight lands
+    stop.value.settle()
+    assert str(stop.value) == "the request cap is reached: 2 paid requests of --max-requests 2"

@@ -14,7 +14,6 @@ requests in flight the cost cap may be overshot by at most ``concurrency`` answe
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import warnings
@@ -24,12 +23,27 @@ from pathlib import Path
 import orjson
 
 from groundv.errors import GroundvError, GroundvWarning
+from groundv.store import append_line
 
 __all__ = ["BudgetExhausted", "Ledger", "Prices"]
 
 
 class BudgetExhausted(GroundvError):
-    """No further paid request may start: the cost or request cap is reached."""
+    """No further paid request may start: the cost or request cap is reached.
+
+    Raised the moment the cap is hit, while answers already paid for are still on their way; the
+    caller lets them land, then calls :meth:`settle` so the message says what was paid in the end.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, ledger: Path | None = None,
+                 cap: str = "", limit: float = 0.0) -> None:
+        super().__init__(message, hint=hint)
+        self.ledger, self.cap, self.limit = ledger, cap, limit
+
+    def settle(self) -> None:
+        """Rewrite the message from the ledger file's totals (no-op for an in-memory ledger)."""
+        if self.ledger is not None:
+            self.message = Ledger(self.ledger).cap_message(self.cap, self.limit)
 
 
 @dataclass(frozen=True)
@@ -141,14 +155,20 @@ class Ledger:
         with self._lock:
             self._catch_up()
         if self.max_cost is not None and self._spent >= self.max_cost:
-            raise BudgetExhausted(
-                f"the cost cap is reached: spent {self._spent:.4f} of --max-cost {self.max_cost:g}",
-                hint="answers so far are saved; raise --max-cost and run again to resume")
+            raise BudgetExhausted(self.cap_message("cost", self.max_cost),
+                                  hint="answers so far are saved; raise --max-cost and run again to resume",
+                                  ledger=self.path, cap="cost", limit=self.max_cost)
         if self.max_requests is not None and self._requests + in_flight >= self.max_requests:
-            raise BudgetExhausted(
-                f"the request cap is reached: {self._requests} paid requests"
-                + (f" (+{in_flight} in flight)" if in_flight else "") + f" of --max-requests {self.max_requests}",
-                hint="answers so far are saved; raise --max-requests and run again to resume")
+            raise BudgetExhausted(self.cap_message("requests", self.max_requests, in_flight),
+                                  hint="answers so far are saved; raise --max-requests and run again to resume",
+                                  ledger=self.path, cap="requests", limit=self.max_requests)
+
+    def cap_message(self, cap: str, limit: float, in_flight: int = 0) -> str:
+        """What a stop at the ``cap`` (``cost`` or ``requests``) says, from the totals read so far."""
+        if cap == "cost":
+            return f"the cost cap is reached: spent {self._spent:.4f} of --max-cost {limit:g}"
+        return (f"the request cap is reached: {self._requests} paid requests"
+                + (f" (+{in_flight} in flight)" if in_flight else "") + f" of --max-requests {limit:g}")
 
     def record(self, key: str, model: str, usage: dict[str, int]) -> float:
         """Record one paid answer and return its cost (appended and flushed to the file before returning)."""
@@ -163,12 +183,9 @@ class Ledger:
             else:
                 line = orjson.dumps({"key": key, "model": model, "prompt_tokens": prompt,
                                      "completion_tokens": completion, "cost": cost, "time": round(time.time(), 3)})
-                # One O_APPEND write per line, so lines from several processes never interleave.
+                # One locked O_APPEND write per line (lines from several processes never interleave),
+                # after closing a line torn by a crash, which would otherwise swallow this one.
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                try:
-                    os.write(fd, line + b"\n")
-                finally:
-                    os.close(fd)
+                append_line(self.path, line, sync=False)
                 self._catch_up()  # counts this line, and any other process's appended before it
         return cost
