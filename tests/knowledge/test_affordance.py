@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from groundv.knowledge import (
@@ -92,3 +94,9 @@ def test_loader_with_explicit_paths_matches_the_packaged_file():
     path = resources.files("groundv.knowledge").joinpath("data").joinpath("affordances.json")
     loaded = load_affordances(str(path), taxonomy=load_taxonomy())
     assert loaded.affordances("mug") == affordances("mug")
+
+
+def test_no_affordance_strands_a_preposition_after_a_place() -> None:
+    """"something to sit at the table on" reads badly; "something to sit on at the table" does not."""
+    stranded = [a for a in all_affordances() if re.search(r"\b(at|in|on) the [a-z]+ (on|in|at)$", a)]
+    assert not stranded, stranded

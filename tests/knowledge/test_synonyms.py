@@ -74,3 +74,13 @@ def test_panoptic_stuff_like_grass_is_uncountable(category: str) -> None:
 @pytest.mark.parametrize("category", ["dog", "person", "wall-other-merged", "skis", "mug:handle"])
 def test_countable_things_are_not_mass(category: str) -> None:
     assert not is_mass(category)
+
+
+#: nursery words: a dataset's instructions should not read as baby talk ("Segment all the doggies")
+BABY_TALK = {"doggy", "doggie", "doggies", "kitty", "kitties", "bunny", "horsey", "piggy", "birdie", "ducky",
+             "moo", "choo"}
+
+
+@pytest.mark.parametrize(("key", "synonym"), _all_synonyms(("concepts", "objects", "stuff", "parts")))
+def test_no_synonym_is_baby_talk(key: str, synonym: str) -> None:
+    assert not set(re.findall(r"[a-z]+", synonym.lower())) & BABY_TALK, f"{key}: {synonym!r}"

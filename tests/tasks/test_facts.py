@@ -47,3 +47,13 @@ def test_pick_varied_cycles_subtypes_and_is_deterministic() -> None:
     first = pick_varied(np.random.default_rng(5), cands, 3)
     assert first == pick_varied(np.random.default_rng(5), cands, 3)
     assert {s for s, _ in first[:2]} == {"a", "b"} and len(first) == 3
+
+
+def test_people_get_no_size() -> None:
+    """"the medium people" reads badly, so sizes of people (like their colours) are never facts."""
+    scene = make_scene(make_region(1, (0, 0, 10, 20), category="person", attributes={"size": "medium"}),
+                       make_region(2, (20, 0, 30, 20), category="person", attributes={"size": "medium"}),
+                       make_region(3, (40, 0, 50, 20), category="dog", attributes={"size": "medium"}))
+    facts = SceneFacts(scene)
+    assert facts.regions[1].size is None and facts.values("person", "size") is None
+    assert facts.regions[3].size == "medium"

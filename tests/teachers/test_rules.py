@@ -184,3 +184,61 @@ def test_plural_only_nouns_are_counted_in_pairs() -> None:
     assert any("pair of skis" in t for t in texts)
     for text in texts:
         assert not re.search(r"\b(a|every|no) skis\b|\bthe skis is\b", text), text
+
+
+def _responses(scene: Scene, plan: Plan, seeds: int = 60) -> set[str]:
+    return {RulesTeacher().respond(scene, plan, np.random.default_rng(s)).response for s in range(seeds)}
+
+
+def test_part_possessive_agrees_with_the_number_of_owners() -> None:
+    plan = Plan("reasoning", "affordance", (10, 11), {"affordance": "to hold", "categories": ["mug's handle"],
+                                                      "explanation": "a mug's handle is something to hold"})
+    several = _responses(_scene(), plan)
+    assert any("the mugs' handles" in r.lower() for r in several), several
+    assert not any("the mug's handles" in r.lower() for r in several), several
+    one_mug = make_scene(make_region(1, (2, 10, 20, 20)),
+                         make_region(10, (0, 12, 2, 16), category="mug:handle", kind="part", parent_id=1),
+                         make_region(11, (20, 12, 22, 16), category="mug:handle", kind="part", parent_id=1))
+    assert all("mugs'" not in r for r in _responses(one_mug, plan))
+    assert any("the mug's handles" in r.lower() for r in _responses(one_mug, plan))
+    people = make_scene(*(make_region(i, (10 * i, 0, 10 * i + 8, 30), category="person") for i in (1, 2)),
+                        *(make_region(10 + i, (10 * i, 0, 10 * i + 8, 8), category="person:head", kind="part",
+                                      parent_id=i) for i in (1, 2)))
+    heads = Plan("reasoning", "affordance", (11, 12), {"affordance": "to wear a hat on",
+                                                       "categories": ["person's head"], "explanation": "hats"})
+    texts = _responses(people, heads)
+    assert any("the people's heads" in r.lower() for r in texts) and not any("person's heads" in r for r in texts)
+
+
+def test_mass_hypernym_is_conjugated_in_the_singular() -> None:
+    plan = PLANS["multi_granularity/supercategory-mass"]
+    texts = {RulesTeacher().respond(_scene(), plan, np.random.default_rng(s)).instruction for s in range(120)}
+    assert "Where is the kitchenware? Mark all of it." in texts
+    for text in texts:
+        assert not re.search(r"are the kitchenware|all of them|kind they are", text), text
+
+
+def test_categories_response_counts_each_category() -> None:
+    plan = Plan("multi_object", "categories", (3, 4), {"categories": ["chair", "dog"], "count": 2})
+    texts = _responses(_scene(), plan)
+    assert any("the chair and the dog" in r for r in texts), texts
+    assert not any(re.search(r"\b(chairs|dogs)\b", r) for r in texts), texts
+
+
+def test_single_instance_total_is_a_number() -> None:
+    plan = Plan("multi_granularity", "category", (3,), {"category": "chair", "count": 1, "level": "category"},
+                level="category")
+    texts = _responses(_scene(), plan, 80)
+    assert any("one chair in total" in r for r in texts), texts
+    assert not any("a chair in total" in r for r in texts), texts
+
+
+def test_parts_of_several_categories_name_their_owners() -> None:
+    scene = make_scene(make_region(1, (0, 0, 10, 20), category="bottle"), make_region(2, (20, 0, 30, 20)),
+                       make_region(10, (0, 5, 10, 20), category="bottle:body", kind="part", parent_id=1),
+                       make_region(11, (20, 5, 30, 20), category="mug:body", kind="part", parent_id=2))
+    plan = Plan("part", "all", (10, 11), {"part": "body", "object": None, "count": 2})
+    for seed in range(40):
+        out = RulesTeacher().respond(scene, plan, np.random.default_rng(seed))
+        for text in (out.instruction, out.response):
+            assert "the bottle and the mug" in text and "in the image" not in text, text

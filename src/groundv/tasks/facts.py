@@ -23,9 +23,9 @@ question                          answer
 from the pixels when they are passed (``knowledge.colour_name``, objects only), else they are None
 (unknown). People and their parts never get a colour (:func:`about_person`): a colour word about a
 person reads as skin colour ("the black person"), so no instruction may say one. Nor does a region
-whose name holds its colour word ("the orange orange"). **Sizes** come only
-from the source (``attributes["size"]``). Crowd regions are never targets, and a category with a
-crowd region is never used for "all the X".
+whose name holds its colour word ("the orange orange"). **Sizes** come only from the source
+(``attributes["size"]``), and people get none either ("the medium people"). Crowd regions are never
+targets, and a category with a crowd region is never used for "all the X".
 
 Example:
     >>> from groundv import masks
@@ -174,6 +174,9 @@ class SceneFacts:
         if about_person(r.category) or (color is not None and color.lower() in name.lower().split()):
             # no skin colours; and "the orange orange" says nothing
             color = None
+        if about_person(r.category):
+            # "the medium people" reads as a judgement of bodies, not a way to pick one out
+            size = None
         return RegionFacts(id=r.id, kind=r.kind, category=r.category, key=knowledge.category_key(r.category),
                            name=name, color=color, size=size, crowd=r.iscrowd, parent_id=r.parent_id, box=box)
 

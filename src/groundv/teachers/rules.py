@@ -81,13 +81,23 @@ def join(items: Sequence[str], word: str = "and") -> str:
     return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
+def _is_mass(name: str) -> bool:
+    """An uncountable word: a mass hypernym ("furniture") or a mass category ("grass")."""
+    return name.lower() in _MASS or knowledge.is_mass(name)
+
+
 def _plural(name: str) -> str:
-    return name if name.lower() in _MASS or knowledge.is_mass(name) else knowledge.plural(name)
+    return name if _is_mass(name) else knowledge.plural(name)
 
 
 def _a(name: str) -> str:
     """``article(name)``, or the bare word for a mass noun ("grass", never "a grass")."""
-    return name if name.lower() in _MASS or knowledge.is_mass(name) else article(name)
+    return name if _is_mass(name) else article(name)
+
+
+def _possessive(owner: str) -> str:
+    """``"mug"`` → ``"mug's"``, ``"mugs"`` → ``"mugs'"``, ``"people"`` → ``"people's"``."""
+    return f"{owner}'" if owner.endswith("s") else f"{owner}'s"
 
 
 def _noun(name: str, n: int) -> str:
@@ -219,9 +229,9 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "I need masks for all of the {list_pl}.",
         ),
         "response": (
-            "Sure — here are the {list_pl}, {n} in total.",
+            "Sure — here are {list_the}, {n} in total.",
             "{all_n} of them are segmented: {list_counted}.",
-            "Here are the {list_pl} ({n} in all).",
+            "Here are {list_the} ({n} in all).",
             "I've highlighted {list_counted}.",
         ),
     },
@@ -298,7 +308,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "response": (
             "Sure — at the category level, here {be} {all_n} {cs}.",
-            "I've highlighted every {c} in the image — {n_cs} in total.",
+            "I've highlighted every {c} in the image — {n_total} in total.",
             "The {c} category is segmented as a whole: {n_cs}.",
             "Here is the whole {c} category: {n_cs}.",
         ),
@@ -310,14 +320,14 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
             "Show me {h_all} in this picture.",
             "Please outline {h_any} you can see.",
             "Segment everything that counts as {h_a}.",
-            "Where are the {hs}? Mark all of them.",
+            "Where {hs_be} the {hs}? Mark all of {them}.",
             "I want masks for {h_all} here.",
-            "Highlight {h_all}, whatever kind they are.",
+            "Highlight {h_all}, whatever kind {they_are}.",
         ),
         "response": (
             "Sure — here {be} {h_all}: {cats}.",
             "I've segmented {h_all}, {n} in total: {cats}.",
-            "{h_all_cap} {be} highlighted — that covers {cats}, the broader {h} category.",
+            "{h_all_cap} {be} highlighted — the whole {h} category, which here means {cats}.",
             "At the {h} level, the mask covers {cats}.",
         ),
     },
@@ -510,8 +520,9 @@ def _multi_categories(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fi
     names = [str(c) for c in plan.facts.get("categories") or []] or sorted(set(_target_names(scene, plan)))
     counts = _per_category(scene, plan, names)
     n = _count(plan)
+    # the response knows the counts: "the ball and the dog", never "the balls and dogs" for one of each
     return {"list_pl": join([_plural(c) for c in names]), "list_or": join(names, "or"), "n": number_word(n),
-            "all_n": _all(n),
+            "all_n": _all(n), "list_the": join([f"the {_noun(c, k)}" for c, k in counts]),
             "list_counted": join([_counted(c, k) for c, k in counts])}, set()
 
 
@@ -519,6 +530,22 @@ def _multi_attribute(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fie
     fields, variant = _multi_category(scene, plan, rng)
     fields["v"] = str(plan.facts.get("value") or "")
     return fields, variant
+
+
+def _the_targets(scene: Scene, plan: Plan, name: str, k: int) -> str:
+    """``"the chair"``, ``"the chairs"``; parts named with their owners agree with how many own them:
+    ``"the mug's handles"`` on one mug, ``"the mugs' handles"`` on several."""
+    if k == 1:
+        return f"the {name}"
+    low = name.lower()
+    parts = [scene.region(i) for i in plan.target_ids if i in scene and scene.region(i).kind == "part"
+             and knowledge.possessive_name(scene.region(i).category).lower() == low]
+    names = knowledge.part_names(parts[0].category) if parts else None
+    if names is None:
+        return f"the {_plural(name)}"
+    owner, part = names
+    several = len({r.parent_id for r in parts}) >= 2
+    return f"the {_possessive(_plural(owner) if several else owner)} {_plural(part)}"
 
 
 def _reasoning(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
@@ -529,7 +556,7 @@ def _reasoning(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
     names = [str(c) for c in plan.facts.get("categories") or []] or sorted(set(_target_names(scene, plan)))
     counts = _per_category(scene, plan, names)
     total = sum(k for _, k in counts)
-    targets = join([f"the {c}" if k == 1 else f"the {_plural(c)}" for c, k in counts])
+    targets = join([_the_targets(scene, plan, c, k) for c, k in counts])
     why = _clause(plan.facts.get("explanation"))
     fields = {"a": a, "targets": targets, "why": why, "be": "is" if total == 1 else "are",
               "fit": "fits" if total == 1 else "fit", "they": "it" if total == 1 else "they"}
@@ -549,7 +576,7 @@ def _granularity_category(scene: Scene, plan: Plan, rng: np.random.Generator) ->
     n = _count(plan)
     return {"c": c, "cs": _noun(c, n), "w": w, "ws": _plural(w), "a_w": _a(w),
             "be": "is" if n == 1 else "are", "all_n": "the one" if n == 1 else _all(n),
-            "n_cs": _counted(c, n)}, set()
+            "n_cs": _counted(c, n), "n_total": f"{number_word(n)} {_noun(c, n)}"}, set()
 
 
 def _supercategory(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
@@ -557,7 +584,7 @@ def _supercategory(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Field
     names = [str(c) for c in plan.facts.get("categories") or []] or sorted(set(_target_names(scene, plan)))
     counts = _per_category(scene, plan, names)
     n = _count(plan)
-    mass = h.lower() in _MASS
+    mass = _is_mass(h)
     if mass:
         h_all, h_every, h_any, h_a, hs = f"all the {h}", f"all the {h}", f"any {h}", h, h
     else:
@@ -566,6 +593,9 @@ def _supercategory(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Field
         h_every, h_any, h_a = f"every {h}", f"any {h}", article(h)
     return {"h": h, "hs": hs, "h_all": h_all, "h_all_cap": h_all[:1].upper() + h_all[1:], "h_every": h_every,
             "h_any": h_any, "h_a": h_a, "n": number_word(n), "be": "is" if n == 1 or mass else "are",
+            # a mass hypernym takes the singular: "Where is the food? Mark all of it."
+            "hs_be": "is" if mass else "are", "them": "it" if mass else "them",
+            "they_are": "it is" if mass else "they are",
             "cats": join([_counted(c, k) for c, k in counts])}, set()
 
 
@@ -580,6 +610,17 @@ def _part_one(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
     return {"p": p, "o": o, "pp": pp}, set()
 
 
+def _owners(scene: Scene, plan: Plan) -> list[tuple[str, bool]]:
+    """The object categories owning the target parts, in order, each with whether "the" needs a plural
+    (several owners of it among the targets, or several of it in the image)."""
+    parents: dict[str, set[int | None]] = {}
+    for i in plan.target_ids:
+        names = knowledge.part_names(scene.region(i).category) if i in scene else None
+        if names is not None:
+            parents.setdefault(names[0], set()).add(scene.region(i).parent_id)
+    return [(name, len(ids) >= 2 or _in_scene(scene, name) >= 2) for name, ids in parents.items()]
+
+
 def _part_all(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
     p = str(plan.facts.get("part") or "part")
     o = plan.facts.get("object")
@@ -590,6 +631,9 @@ def _part_all(scene: Scene, plan: Plan, rng: np.random.Generator) -> _Fields:
         # "the dog" only when it is the only dog in the image, whoever owns the parts
         several = len(parents) >= 2 or _in_scene(scene, str(o)) >= 2
         of_o = f"of the {_plural(str(o))}" if several else f"of the {o}"
+    elif owners := _owners(scene, plan):
+        # a part word alone is ambiguous ("the bodies" of a bottle and a mug): name every owner
+        of_o = "of " + join([f"the {_plural(name) if several else name}" for name, several in owners])
     return {"p": p, "ps": _noun(p, 2), "n": number_word(n), "all_n": _all(n), "of_o": of_o}, set()
 
 
