@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import httpx
+import orjson
 import pytest
 
 from groundv.engine.fakeserver import Fault, FaultPlan
@@ -45,3 +46,23 @@ def test_runs_as_its_own_process():
         finally:
             process.terminate()
             process.wait(10)
+
+
+def test_the_process_plays_a_teacher_for_a_whole_cli_run_and_logs_each_request(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    with subprocess.Popen([sys.executable, "-m", "groundv.engine.fakeserver", "--teacher", "correct",
+                           "--log", str(log)], stdout=subprocess.PIPE, text=True) as process:
+        try:
+            url = process.stdout.readline().strip()
+            done = subprocess.run([sys.executable, "-m", "groundv", "generate", "--scenes", "2", "--out",
+                                   str(tmp_path / "ds"), "--teacher", "openai", "--model", "fake",
+                                   "--base-url", f"{url}/v1", "--batch", "image"],
+                                  capture_output=True, text=True, timeout=300)
+        finally:
+            process.terminate()
+            process.wait(10)
+    assert done.returncode == 0, done.stderr
+    lines = [orjson.loads(line) for line in log.read_bytes().splitlines()]
+    assert len(lines) == 2 and all(line["status"] == 200 and line["key"] for line in lines)  # one per image
+    manifest = orjson.loads((tmp_path / "ds" / "manifest.json").read_bytes())
+    assert manifest["samples"] > 0 and manifest["rejected"] == 0

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -129,14 +130,16 @@ class FakeServer:
         refusal_status: the status of that refusal (llama-cpp-python's server answers 500).
         api_key: when set, requests without this key (Bearer or x-api-key) get HTTP 401.
         keep_bodies: log request bodies (turn off for long benchmarks).
+        on_exchange: called with every :class:`Exchange` as it is logged (``--log`` of the process).
     """
 
     def __init__(self, answer: Callable[[dict[str, Any]], str] | None = None, *, latency: float = 0.0,
                  faults: FaultPlan | None = None,
                  structured: Collection[str] = ("json_schema", "json_object", "tool"), refusal_status: int = 400,
                  api_key: str | None = None, keep_bodies: bool = True, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, on_exchange: Callable[[Exchange], None] | None = None) -> None:
         self.answer = answer or default_answer
+        self.on_exchange = on_exchange
         self.latency = latency
         self.faults = faults or FaultPlan()
         self.structured = frozenset(structured)
@@ -266,8 +269,11 @@ class FakeServer:
             (body.get("response_format") or {}).get("type", "none")
 
         def log(status: int, fault: str | None = None) -> None:
-            self.log.append(Exchange(api, key, hashlib.sha256(raw).hexdigest(), mode, status, fault,
-                                     body if self.keep_bodies else {}))
+            exchange = Exchange(api, key, hashlib.sha256(raw).hexdigest(), mode, status, fault,
+                                body if self.keep_bodies else {})
+            self.log.append(exchange)
+            if self.on_exchange is not None:
+                self.on_exchange(exchange)
 
         if path.rstrip("/") not in _ROUTES:
             log(404)
@@ -343,13 +349,33 @@ async def _serve_forever(server: FakeServer) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m groundv.engine.fakeserver [--latency S] [--port P]``: serve until killed, printing the URL."""
+    """``python -m groundv.engine.fakeserver [--teacher T] [--log FILE] [--latency S] [--port P]``: serve
+    until killed, printing the URL. ``--teacher`` answers as :mod:`groundv.engine.faketeacher` does (a
+    whole ``groundv generate --teacher openai`` run then works against it); ``--log`` appends one JSON
+    line per request (api, cache key, structured-output mode, status, fault)."""
+    from groundv.engine import faketeacher
+
+    teachers = {"correct": faketeacher.correct, "wrong": faketeacher.wrong, "paraphrase": faketeacher.paraphrase,
+                "fixed_on_feedback": faketeacher.fixed_on_feedback}
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--teacher", choices=sorted(teachers),
+                        help="answer groundv's plans like this fake teacher (default: a fixed small JSON object)")
+    parser.add_argument("--log", type=Path, help="append one JSON line per request to this file")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before every reply")
     parser.add_argument("--port", type=int, default=0, help="0: let the OS pick (the URL is printed)")
     args = parser.parse_args(argv)
+    on_exchange = None
+    if args.log is not None:
+        log = args.log.open("ab", buffering=0)
+
+        def on_exchange(exchange: Exchange) -> None:
+            log.write(orjson.dumps({"api": exchange.api, "key": exchange.key, "mode": exchange.mode,
+                                    "status": exchange.status, "fault": exchange.fault}) + b"\n")
+
+    server = FakeServer(teachers.get(args.teacher), latency=args.latency, port=args.port, keep_bodies=False,
+                        on_exchange=on_exchange)
     try:
-        asyncio.run(_serve_forever(FakeServer(latency=args.latency, port=args.port, keep_bodies=False)))
+        asyncio.run(_serve_forever(server))
     except KeyboardInterrupt:
         sys.exit(0)
 
