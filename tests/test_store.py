@@ -162,6 +162,9 @@ def test_force_moves_what_other_stages_derived(tmp_path):
         (tmp_path / name).write_bytes(data)
     (tmp_path / ".review-cache").mkdir()
     (tmp_path / ".review-cache" / "x.png").write_bytes(b"png")
+    (tmp_path / "show").mkdir()
+    (tmp_path / "show" / "0123456789abcdef.png").write_bytes(b"png")  # `groundv show` of an old sample
+    (tmp_path / "show" / "mine.png").write_bytes(b"png")  # not groundv's: stays
     (tmp_path / "ledger.jsonl").write_bytes(b"spend\n")  # spend is counted across runs: stays
     with pytest.warns(GroundvWarning, match="replaced-"):
         ds = Dataset(tmp_path, {**SETTINGS, "seed": 1}, force=True)
@@ -169,6 +172,7 @@ def test_force_moves_what_other_stages_derived(tmp_path):
     for name in DERIVED_FILES:
         assert not (tmp_path / name).exists()
     assert not (tmp_path / ".review-cache").exists() and (tmp_path / "ledger.jsonl").read_bytes() == b"spend\n"
+    assert [p.name for p in (tmp_path / "show").iterdir()] == ["mine.png"]
     (replaced,) = tmp_path.glob("replaced-*")
     assert {name: (replaced / name).read_bytes() for name in derived} == derived
     assert (replaced / "samples-00000.jsonl").read_bytes() == old_samples

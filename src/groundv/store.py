@@ -32,14 +32,17 @@ Starting over (``force``, :func:`clear_dataset`) never loses people's or a verif
 folder holds what other stages derived from its samples (:data:`DERIVED_FILES`: reviews, verdicts,
 the reviewed test split), the old dataset (manifest, completion log, shards) moves together with them
 into ``DIR/replaced-<UTC time>/``; otherwise the old files are deleted. The review pictures
-(``.review-cache/``) are deleted either way. The teacher cache and spend ledgers stay: they are keyed
-by request content and count the folder's spend across runs.
+(``.review-cache/``) and ``groundv show``'s pictures of old samples (``show/<id>.png``) are deleted
+either way. The teacher cache and spend ledgers stay: they are keyed by request content and count the
+folder's spend across runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import re
 import shutil
 import warnings
 from collections import Counter
@@ -90,6 +93,8 @@ _ALLOWED_EXTRA = frozenset({"toyworld"})
 DERIVED_FILES: tuple[str, ...] = ("reviews.jsonl", "test.jsonl", "verdicts.jsonl")
 #: the review pictures (groundv.review.pictures.CACHE_DIR): a cache, drawn again on demand
 _REVIEW_CACHE = ".review-cache"
+_SHOW = "show"
+_SAMPLE_ID = re.compile(r"[0-9a-f]{16}")
 #: a generation run's own files
 _OWN_FILES = ("samples-*.jsonl", "rejections-*.jsonl", COMPLETED, MANIFEST)
 
@@ -268,6 +273,12 @@ def clear_dataset(directory: str | Path) -> Path | None:
     for path in directory.glob(".*.tmp"):
         path.unlink()
     shutil.rmtree(directory / _REVIEW_CACHE, ignore_errors=True)
+    # `groundv show` draws DIR/show/<sample id>.png: those pictures are of the old samples.
+    for picture in (directory / _SHOW).glob("*.png"):
+        if _SAMPLE_ID.fullmatch(picture.stem):
+            picture.unlink()
+    with contextlib.suppress(OSError):
+        (directory / _SHOW).rmdir()  # only when nothing else is in it
     return moved_to
 
 

@@ -159,3 +159,6 @@ def test_refuses_to_write_into_the_dataset(dataset: Path, tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="dataset being read"):
         write_lisa(ds, ds, force=True)
     assert sorted(p.name for p in ds.iterdir()) == ["manifest.json", "samples-00000.jsonl"]
+    with pytest.raises(ConfigError, match="inside the dataset being read"):
+        write_lisa(ds, ds / "lisa")
+    assert not (ds / "lisa").exists()

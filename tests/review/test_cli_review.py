@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,11 @@ def test_a_busy_port_is_an_error_before_any_url(dataset: Path, started: list[Any
         other.listen()
         port = other.getsockname()[1]
         result = runner.invoke(app, ["review", str(dataset), "--port", str(port)])
+        suggested = int(re.search(r"e\.g\. --port (\d+)", result.output).group(1))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", suggested))  # the port the hint suggests is free
     assert result.exit_code == 2, result.output
-    assert f"port {port} on 127.0.0.1 is in use" in result.output and "--port" in result.output
+    assert f"port {port} on 127.0.0.1 is in use" in result.output and suggested != port
     assert "http://" not in result.output and not started
 
 

@@ -159,7 +159,7 @@ def _check_out(path: Path, kind: Literal["folder", "file", "image"], flag: str =
         if path.exists() and not path.is_dir():
             raise ConfigError(f"{flag} {path} is a file, not a folder", hint=f"give {flag} a folder (new or existing)")
     elif path.is_dir():
-        example = path / ("picture.png" if kind == "image" else "out.jsonl")
+        example = path / ("picture.png" if kind == "image" else "cache.sqlite" if flag == "--cache" else "out.jsonl")
         raise ConfigError(f"{flag} {path} is a folder, not a file", hint=f"give {flag} a file name, e.g. {example}")
     for parent in path.parents:
         if parent.exists():

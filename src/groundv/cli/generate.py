@@ -185,7 +185,8 @@ def generate_cmd(
                                       ("--executor", None if executor == "local" else executor),
                                       ("--actors", None if actors == 2 else actors)) if value not in (None, False)]
     if teacher not in LLM_TEACHERS and given:
-        raise ConfigError(f"{', '.join(given)} go with an LLM teacher, not --teacher {teacher}",
+        raise ConfigError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with an LLM teacher, "
+                          f"not --teacher {teacher}",
                           hint=f"add --teacher {' | '.join(LLM_TEACHERS)}")
     if teacher in LLM_TEACHERS:
         params = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}

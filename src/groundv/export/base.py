@@ -69,6 +69,9 @@ def prepare_out(out: str | Path, *, force: bool = False, dataset: str | Path | N
     if dataset is not None and out.resolve() == Path(dataset).resolve():
         raise ConfigError(f"{out} is the dataset being read: writing there would replace its samples",
                           hint="choose another --out")
+    if dataset is not None and out.resolve().is_relative_to(Path(dataset).resolve()):
+        # Inside the dataset an export is mixed with its samples (and moved or lost by generate --force).
+        raise ConfigError(f"{out} is inside the dataset being read", hint="choose an --out outside the dataset folder")
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise ConfigError(f"{out} is not empty",

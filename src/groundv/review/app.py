@@ -151,6 +151,14 @@ def create_app(session: ReviewSession, *, token: str | None = None,
     return app
 
 
+def _free_port(host: str) -> int:
+    """A port the OS says is free on ``host`` right now (to suggest one that works)."""
+    bare = host.strip("[]")
+    with socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((bare, 0))
+        return int(probe.getsockname()[1])
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """Bind the server's socket now, so a busy port or a foreign address is an error before any URL is shown."""
     bare = host.strip("[]")
@@ -163,7 +171,7 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(f"port {port} on {host} is in use: another program is listening there",
-                              hint=f"choose another --port, e.g. --port {port + 1 if port < 65535 else 8765}") from None
+                              hint=f"choose another --port, e.g. --port {_free_port(host)} (free now)") from None
         if exc.errno == errno.EACCES:
             raise ConfigError(f"no permission to listen on port {port}",
                               hint="ports below 1024 need administrator rights: choose a --port of 1024 or more"
