@@ -279,7 +279,7 @@ def test_respond_words_one_plan_through_an_engine(world):
 
 def test_cli_refuses_llm_options_for_the_rules_teacher(world, tmp_path):
     result = CliRunner().invoke(app, ["generate", "--world", str(world), "--out", str(tmp_path), "--model", "m"])
-    assert result.exit_code == 2 and "--model go with an LLM teacher" in result.output
+    assert result.exit_code == 2 and "--model goes with an LLM teacher" in result.output
 
 
 @pytest.mark.parametrize(("teacher", "api", "base", "structured", "mode"), [
