@@ -278,3 +278,17 @@ def test_rewriting_a_world_with_fewer_scenes_leaves_no_stale_picture(tmp_path):
     assert (info["scenes"], info["seed"]) == (2, 3)
     assert sorted(p.name for p in (tmp_path / "images").iterdir()) == sorted([*info["file_names"], "mine.txt"])
     assert world_info(tmp_path / "images") is None
+
+
+def test_a_lost_picture_is_an_error_whose_hint_renders_it_again(tmp_path):
+    from groundv.errors import InputError
+    from groundv.sources.toyworld import ToyWorldSource, write_toyworld
+
+    world = write_toyworld(tmp_path / "w", 2, seed=4)
+    lost = sorted((world / "images").iterdir())[0]
+    lost.unlink()
+    with pytest.raises(InputError, match="not found") as error:
+        list(ToyWorldSource(world))
+    assert f"groundv toyworld --scenes 2 --seed 4 --out {world}" in error.value.hint
+    write_toyworld(world, 2, seed=4)  # what the hint says
+    assert lost.is_file() and len(list(ToyWorldSource(world))) == 2

@@ -149,12 +149,16 @@ def read_json(path: str | Path) -> Any:
 
 
 def resolve_image(images: Path | None, file_name: str, *, file: Path, where: str,
-                  size: tuple[int, int] | None = None) -> Path | None:
+                  size: tuple[int, int] | None = None,
+                  missing_hint: str = "pass the folder that holds the images with --images") -> Path | None:
     """The image path under ``images``; None when no image folder was given.
 
     Args:
         size: ``(width, height)`` the annotations give the image; when set, the file's header is
             read (no pixels decoded) and must say the same, since every mask is drawn at that size.
+
+        missing_hint: the hint of the error for a missing image (a source whose images are its own says
+            how to get them back).
 
     Raises:
         InputError: the folder was given but the image is not in it, cannot be read, or is another size.
@@ -166,8 +170,7 @@ def resolve_image(images: Path | None, file_name: str, *, file: Path, where: str
         # COCO 2017 folders hold bare file names while some records carry "train2017/..." prefixes.
         alt = images / Path(file_name).name
         if not alt.is_file():
-            raise InputError(f"image file {path} not found", file=file, where=where,
-                             hint="pass the folder that holds the images with --images")
+            raise InputError(f"image file {path} not found", file=file, where=where, hint=missing_hint)
         path = alt
     if size is not None:
         try:

@@ -317,6 +317,10 @@ class CocoSource(Source):
             if scene is not None:
                 yield scene
 
+    def _missing_image_hint(self) -> str:
+        """How to fix a missing image file (the toy world says how to render its pictures again)."""
+        return "pass the folder that holds the images with --images"
+
     def _file_name(self, img: _Image) -> str:
         if img.file_name:
             return img.file_name
@@ -332,7 +336,7 @@ class CocoSource(Source):
                 raise InputError(f"size must be positive, got {img.width}×{img.height}", file=path, where=where)
             file_name = self._file_name(img)
             image_path = resolve_image(self.images, file_name, file=path, where=where,
-                                       size=(img.width, img.height))
+                                       size=(img.width, img.height), missing_hint=self._missing_image_hint())
         except InputError as err:
             err = err if err.file else InputError(err.reason, file=path, where=err.where, hint=err.hint)
             self.problems.fail(err)

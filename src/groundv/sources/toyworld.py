@@ -411,6 +411,12 @@ class ToyWorldSource(CocoSource):
                                   f"that holds instances.json, parts.json and images/")
         super().__init__(instances, images=root / "images", parts=[root / "parts.json"],
                          skip_bad=skip_bad, exclude=frozenset(exclude))
+        self._root = root
+
+    def _missing_image_hint(self) -> str:
+        info = world_info(self._root)
+        again = f" --scenes {info['scenes']} --seed {info['seed']}" if info else ""
+        return f"the toy world lost a picture: render it again with groundv toyworld{again} --out {self._root}"
 
 
 def world_info(path: str | Path) -> dict[str, Any] | None:
