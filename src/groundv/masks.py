@@ -559,16 +559,21 @@ def to_polygons(rle: RLE, *, min_area: float = 0.0, holes: bool = True) -> list[
         >>> to_polygons(encode(m))
         [[2.0, 1.0, 2.0, 3.0, 5.0, 3.0, 5.0, 1.0]]
     """
+    return [points.astype(np.float64).ravel().tolist() for points in _trace(decode(rle), min_area, holes)]
+
+
+def _trace(bitmap: np.ndarray, min_area: float, holes: bool) -> list[np.ndarray]:
+    """Each component's boundary through its boundary pixel centres (``N×2`` points), holes spliced in."""
     try:
         import cv2
     except ImportError:  # pragma: no cover - depends on the environment
         raise MissingDependency("opencv-python-headless", "polygon tracing", extra="reasonseg") from None
-    bitmap = np.ascontiguousarray(decode(rle))
+    bitmap = np.ascontiguousarray(bitmap, dtype=np.uint8)
     if not bitmap.any():
         return []
     contours, hierarchy = cv2.findContours(bitmap, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     links = hierarchy[0]
-    out: list[list[float]] = []
+    out: list[np.ndarray] = []
     for i, contour in enumerate(contours):
         if links[i][3] != -1:  # a hole: spliced into its parent below
             continue
@@ -581,7 +586,7 @@ def to_polygons(rle: RLE, *, min_area: float = 0.0, holes: bool = True) -> list[
             if len(hole) >= 3:
                 points = _splice(points, hole)
             child = links[child][0]
-        out.append(points.astype(np.float64).ravel().tolist())
+        out.append(points)
     return out
 
 
@@ -607,10 +612,9 @@ def to_coco_polygons(rle: RLE) -> list[list[float]]:
         >>> to_coco_polygons(encode(m))
         [[2.0, 1.0, 2.0, 4.0, 6.0, 4.0, 6.0, 1.0]]
     """
-    bitmap = decode(rle)
-    doubled = encode(bitmap.repeat(2, axis=0).repeat(2, axis=1))
-    return [_without_straight_runs(np.ceil(np.asarray(polygon).reshape(-1, 2) / 2)).ravel().tolist()
-            for polygon in to_polygons(doubled)]
+    doubled = decode(rle).repeat(2, axis=0).repeat(2, axis=1)
+    return [_without_straight_runs(np.ceil(points / 2)).ravel().tolist()
+            for points in _trace(doubled, min_area=0.0, holes=True)]
 
 
 def _without_straight_runs(points: np.ndarray) -> np.ndarray:
